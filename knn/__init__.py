@@ -1,0 +1,1 @@
+"""Exact k-nearest-neighbour digit recognition on MNIST, in TensorFlow 2."""

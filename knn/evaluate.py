@@ -1,0 +1,122 @@
+"""Accuracy of the k-NN engine on MNIST, and predictions for image files.
+
+This is where data, preprocessing and the engine meet: it builds an index
+from (a subset of) the training set under a preprocessing pipeline, measures
+it on (a subset of) the test set, and classifies picture files. The command
+line (``python -m knn``) and the pages call these functions; they print
+nothing and report progress through an optional callback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from knn.data import Mnist
+from knn.engine import Index, vote
+from knn.preprocess import ImageError, read_image, mnist_steps, transform
+
+TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
+Progress = Optional[Callable[[int, int], None]]  # called with (done, total)
+
+
+def subset(n_total: int, n: Optional[int], seed: int) -> np.ndarray:
+    """Indices of a random subset of n of n_total items (all of them, in order, if n is None or n_total)."""
+    if n is None or n == n_total:
+        return np.arange(n_total)
+    if not 1 <= n <= n_total:
+        raise ValueError(f"subset size must be between 1 and {n_total}; got {n}")
+    return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
+
+
+def build_index(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0,
+                metric: str = "l1", preprocess: str = "default"):
+    """An Index over a training subset; returns (index, training indices used)."""
+    rows = subset(len(mnist.train_labels), n_train, seed)
+    images = transform(mnist.train_images[rows], preprocess).reshape(len(rows), 784)
+    return Index(images, mnist.train_labels[rows], metric=metric, ids=rows), rows
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    errors: int
+    n_train: int
+    n_test: int
+    k: int
+    metric: str
+    preprocess: str
+    seconds: float
+    queries_per_second: float
+    predictions: np.ndarray  # (n_test,) predicted labels
+    test_rows: np.ndarray  # (n_test,) indices into the test set
+
+    def summary(self) -> dict:
+        """The JSON fields: everything but the per-query arrays."""
+        d = asdict(self)
+        del d["predictions"], d["test_rows"]
+        return d
+
+
+def evaluate(mnist: Mnist, n_train: Optional[int] = None, n_test: Optional[int] = None, seed: int = 0,
+             k: int = 1, metric: str = "l1", preprocess: str = "default", weights: str = "uniform",
+             progress: Progress = None, index: Optional[Index] = None, chunk: int = 512) -> Evaluation:
+    """Classify the test subset with a k-NN index over the training subset.
+
+    ``seconds`` and ``queries_per_second`` time the search and vote only
+    (not loading or building the index).
+    """
+    if index is None:
+        index, _ = build_index(mnist, n_train, seed, metric, preprocess)
+    rows = subset(len(mnist.test_labels), n_test, seed + 1)
+    queries = transform(mnist.test_images[rows], preprocess).reshape(len(rows), 784)
+    predictions = np.empty(len(rows), np.int64)
+    start = time.perf_counter()
+    for s in range(0, len(rows), chunk):
+        predictions[s:s + chunk], _ = index.classify(queries[s:s + chunk], k, weights)
+        if progress:
+            progress(min(s + chunk, len(rows)), len(rows))
+    seconds = time.perf_counter() - start
+    errors = int((predictions != mnist.test_labels[rows]).sum())
+    return Evaluation(
+        accuracy=1 - errors / len(rows), errors=errors, n_train=index.ntotal, n_test=len(rows), k=k,
+        metric=index.metric, preprocess=preprocess, seconds=seconds,
+        queries_per_second=len(rows) / seconds, predictions=predictions, test_rows=rows,
+    )
+
+
+def query_from_image(image, preprocess: str = "default") -> np.ndarray:
+    """Any picture -> the (784,) uint8 vector the engine compares. Raises ImageError."""
+    return transform(mnist_steps(read_image(image)).centred, preprocess).reshape(784)
+
+
+def predict_files(index: Index, paths, k: int = 1, preprocess: str = "default", weights: str = "uniform") -> list:
+    """Classify picture files in one batch; one dict per file, in order.
+
+    A file that cannot be read gets ``{"file", "error"}``; the others
+    ``{"file", "prediction", "votes", "neighbours": [{"index", "label", "distance"}]}``.
+    """
+    results, queries, ok = [], [], []
+    for p in paths:
+        try:
+            with open(p, "rb") as f:
+                queries.append(query_from_image(f.read(), preprocess))
+            ok.append(len(results))
+            results.append({"file": str(p)})
+        except (OSError, ImageError) as e:
+            msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            results.append({"file": str(p), "error": msg})
+    if queries:
+        dist, idx, nlabels = index.neighbours(np.stack(queries), k)
+        labels, shares = vote(nlabels, dist, weights)
+        for j, r in enumerate(ok):
+            results[r].update(
+                prediction=int(labels[j]),
+                votes=[round(float(v), 4) for v in shares[j]],
+                neighbours=[{"index": int(i), "label": int(y), "distance": float(d)}
+                            for d, i, y in zip(dist[j], idx[j], nlabels[j])],
+            )
+    return results

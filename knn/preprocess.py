@@ -1,0 +1,263 @@
+"""Any digit picture -> a 28x28 uint8 MNIST-style image (white ink on black).
+
+Two stages, kept apart so that each can be shown and tested:
+
+* :func:`read_image` turns file bytes or an array (a canvas RGBA array, a PNG
+  or JPEG of any size and mode) into an *ink map*: float32 (H, W) in [0, 1],
+  1 where the pen was. It honours EXIF rotation, reads ink from the alpha
+  channel when the picture is transparent, and otherwise detects whether the
+  digit is light on dark or dark on light from the border.
+* :func:`to_mnist` makes the MNIST format out of an ink map, the way MNIST
+  itself was made: crop to the ink's bounding box, scale the longer side to
+  20 px keeping the aspect ratio (anti-aliased), and place the result in 28x28
+  so that its centre of mass is at the centre. :func:`mnist_steps` returns
+  every intermediate picture for display.
+
+Problems with the input raise :class:`ImageError` with a message fit for a
+user. This module knows nothing about the engine or the data set.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+MAX_SIDE = 2048  # decoded images are shrunk to this before any work
+INK_LEVEL = 0.2  # ink-map value that counts as ink when finding the bounding box
+BOX, SIDE = 20, 28  # MNIST: the digit's longer side, the image side
+
+
+class ImageError(ValueError):
+    """The picture cannot be read as a digit; the message says why, for a user."""
+
+
+class NothingDrawn(ImageError):
+    """The picture holds no ink."""
+
+    def __init__(self, msg: str = "Nothing drawn: the image has no ink. Draw or upload a digit."):
+        super().__init__(msg)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Decode image bytes with Pillow, refusing bombs and damaged files clearly."""
+    if not data:
+        raise ImageError("The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"The image is too large: {w}x{h} pixels (at most {MAX_PIXELS:,}).")
+            img.seek(0)  # first frame of an animation
+            img = ImageOps.exif_transpose(img)
+            img.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError("This file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP, TIFF), or it is too large.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"The image is damaged or truncated ({e}).") from None
+    return img
+
+
+def _from_pil(img: Image.Image) -> np.ndarray:
+    """A PIL image of any mode -> (gray (H, W) float in 0-1, alpha or None)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        return ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)), None
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if has_alpha:
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float64) / 255.0
+        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+        return gray, rgba[..., 3]
+    return np.asarray(img.convert("L"), dtype=np.float64) / 255.0, None
+
+
+def _from_array(a: np.ndarray):
+    """An array (H, W), (H, W, 3) or (H, W, 4), uint8 0-255 or float 0-1."""
+    a = np.asarray(a)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or min(a.shape[:2]) < 1:
+        raise ImageError(f"An image array must have shape (H, W), (H, W, 3) or (H, W, 4); got {a.shape}.")
+    if a.dtype == np.uint8:
+        a = a.astype(np.float64) / 255.0
+    elif np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
+        a = a.astype(np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ImageError("The image holds NaN or infinite values.")
+        if a.min() < 0 or a.max() > 1:
+            raise ImageError(f"A float image must lie in [0, 1]; got values from {a.min():g} to {a.max():g}.")
+    else:
+        raise ImageError(f"An image array must be uint8 or float; got {a.dtype}.")
+    if a.ndim == 2 or a.shape[2] == 1:
+        return a.reshape(a.shape[:2]), None
+    gray = a[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return gray, (a[..., 3] if a.shape[2] == 4 else None)
+
+
+def _shrink(gray: np.ndarray, alpha):
+    """Downscale very large pictures (box filter) so later steps stay fast."""
+    h, w = gray.shape
+    f = int(np.ceil(max(h, w) / MAX_SIDE))
+    if f <= 1:
+        return gray, alpha
+    def box(a):
+        a = a[: h - h % f or h, : w - w % f or w]
+        return a.reshape(a.shape[0] // f, f, a.shape[1] // f, f).mean((1, 3))
+    return box(gray), (None if alpha is None else box(alpha))
+
+
+def read_image(image) -> np.ndarray:
+    """File bytes, a PIL image or an array -> ink map (H, W) float32 in [0, 1].
+
+    Transparent pictures (a canvas with no background, a PNG drawn on
+    transparency): ink is where the alpha channel is. Opaque pictures: the
+    background is the median of the border; ink is the difference from it,
+    stretched so that the strongest stroke is 1. Raises ImageError.
+    """
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        gray, alpha = _from_pil(_open(bytes(image)))
+    elif isinstance(image, Image.Image):
+        gray, alpha = _from_pil(image)
+    else:
+        gray, alpha = _from_array(image)
+    gray, alpha = _shrink(gray, alpha)
+    if alpha is not None and alpha.min() < 0.9:
+        ink = alpha  # the strokes are what is not transparent
+    else:
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        bg = float(np.median(border))
+        ink = gray - bg if bg < 0.5 else bg - gray  # light on dark, or dark on light
+        top = float(np.percentile(ink[ink > 0], 99)) if np.any(ink > 0) else 0.0
+        if top < 0.1:  # less than 10% contrast anywhere: a blank or flat picture
+            raise NothingDrawn()
+        ink = ink / top
+    ink = np.clip(ink, 0.0, 1.0).astype(np.float32)
+    if not np.any(ink >= INK_LEVEL):
+        raise NothingDrawn()
+    return ink
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The pictures on the way from an ink map to MNIST's format."""
+
+    crop: np.ndarray  # float32 (h, w): the ink's bounding box
+    fitted: np.ndarray  # float32 (<=20, <=20): longer side scaled to 20, aspect kept
+    centred: np.ndarray  # uint8 (28, 28): centre of mass at the centre
+    box: tuple  # (top, left, bottom, right) of the crop in the ink map
+
+
+def bounding_box(ink: np.ndarray) -> tuple:
+    """(top, left, bottom, right), exclusive, of pixels with ink >= INK_LEVEL."""
+    rows = np.nonzero((ink >= INK_LEVEL).any(1))[0]
+    cols = np.nonzero((ink >= INK_LEVEL).any(0))[0]
+    if not len(rows):
+        raise NothingDrawn()
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def fit_box(crop: np.ndarray, box: int = BOX) -> np.ndarray:
+    """Scale so the longer side is ``box`` px, keeping the aspect ratio (anti-aliased)."""
+    h, w = crop.shape
+    s = box / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))  # PIL takes (width, height)
+    img = Image.fromarray(crop.astype(np.float32), mode="F")
+    return np.clip(np.asarray(img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)), 0, 1).astype(np.float32)
+
+
+def centre_by_mass(fitted: np.ndarray, side: int = SIDE) -> np.ndarray:
+    """Place in a side x side frame with the centre of mass at the centre (integer shift)."""
+    h, w = fitted.shape
+    mass = fitted.sum()
+    cy = (fitted.sum(1) @ np.arange(h)) / mass
+    cx = (fitted.sum(0) @ np.arange(w)) / mass
+    top = int(np.clip(round((side - 1) / 2 - cy), 0, side - h))
+    left = int(np.clip(round((side - 1) / 2 - cx), 0, side - w))
+    out = np.zeros((side, side), np.float32)
+    out[top:top + h, left:left + w] = fitted
+    return out
+
+
+def mnist_steps(ink: np.ndarray) -> Steps:
+    """Every picture of :func:`to_mnist`, for showing how it was made."""
+    t, l, b, r = bounding_box(ink)
+    crop = ink[t:b, l:r]
+    fitted = fit_box(crop)
+    centred = np.rint(centre_by_mass(fitted) * 255).astype(np.uint8)
+    return Steps(crop=crop, fitted=fitted, centred=centred, box=(t, l, b, r))
+
+
+def to_mnist(image) -> np.ndarray:
+    """Any picture (see :func:`read_image`) -> uint8 (28, 28), white digit on black."""
+    return mnist_steps(read_image(image)).centred
+
+
+# ---- transforms applied to the index and the queries alike ----
+
+PIPELINES = ("none", "default")
+
+
+def deskew(images: np.ndarray) -> np.ndarray:
+    """Shear each 28x28 image so its principal axis is vertical (LeCun et al. 1998).
+
+    images: (n, 28, 28) uint8. The shear is chosen from second moments,
+    ``alpha = mu11 / mu02``, and the centre of mass stays at the centre;
+    bilinear interpolation. Returns uint8 of the same shape.
+    """
+    x = np.asarray(images, np.float32).reshape(-1, SIDE, SIDE)
+    n = len(x)
+    grid = np.arange(SIDE, dtype=np.float32)
+    mass = x.sum((1, 2)) + 1e-6  # (n,)
+    cy = (x.sum(2) @ grid) / mass
+    cx = (x.sum(1) @ grid) / mass
+    dy = grid[None, :] - cy[:, None]  # (n, 28)
+    dx = grid[None, :] - cx[:, None]
+    mu11 = np.einsum("nyx,ny,nx->n", x, dy, dx) / mass
+    mu02 = np.einsum("nyx,ny->n", x, dy * dy) / mass + 1e-6
+    alpha = (mu11 / mu02)[:, None, None]
+    c = (SIDE - 1) / 2
+    yy, xx = np.meshgrid(grid, grid, indexing="ij")  # (28, 28) output coordinates
+    src_y = np.broadcast_to(yy[None] + (cy - c)[:, None, None], (n, SIDE, SIDE))
+    src_x = xx[None] + alpha * (yy[None] - c) + (cx - c)[:, None, None]
+    return np.rint(_bilinear(x, src_y, src_x)).clip(0, 255).astype(np.uint8)
+
+
+def _bilinear(x: np.ndarray, sy: np.ndarray, sx: np.ndarray) -> np.ndarray:
+    """Sample images x (n, H, W) at float coordinates (n, H, W); zero outside."""
+    n, h, w = x.shape
+    pad = np.zeros((n, h + 2, w + 2), np.float32)
+    pad[:, 1:-1, 1:-1] = x
+    sy = np.clip(sy + 1, 0, h + 0.999)  # into padded coordinates; outside reads the zero frame
+    sx = np.clip(sx + 1, 0, w + 0.999)
+    y0 = np.floor(sy).astype(np.int64)
+    x0 = np.floor(sx).astype(np.int64)
+    fy, fx = sy - y0, sx - x0
+    flat = pad.reshape(n, -1)
+    stride = w + 2
+    def at(yi, xi):
+        return np.take_along_axis(flat, (yi * stride + xi).reshape(n, -1), 1).reshape(n, h, w)
+    y1 = np.minimum(y0 + 1, h + 1)
+    x1 = np.minimum(x0 + 1, w + 1)
+    return ((1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1))
+            + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1)))
+
+
+def transform(images: np.ndarray, pipeline: str = "default") -> np.ndarray:
+    """Apply a pipeline's shared transform to (n, 28, 28) uint8 MNIST-format images.
+
+    "none": raw pixels. "default": deskewed. The same function serves the
+    training index and the queries, so both are compared alike.
+    """
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {PIPELINES}; got {pipeline!r}")
+    images = np.asarray(images, np.uint8).reshape(-1, SIDE, SIDE)
+    if pipeline == "none":
+        return images
+    return deskew(images)

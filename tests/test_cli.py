@@ -1,0 +1,111 @@
+"""The command line as a user runs it: real MNIST, real files, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, mnist_dir
+
+
+def run(*args, env=None):
+    e = dict(os.environ, MNIST_DIR=str(mnist_dir()), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "knn", *args], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=900)
+
+
+def assert_one_line_error(r, text):
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and text in lines[0], r.stderr
+
+
+def test_tutorial_setting_reaches_92_percent_on_average():
+    accs = []
+    for seed in range(5):
+        r = run("evaluate", "--train", "5000", "--test", "200", "--k", "1", "--preprocess", "none",
+                "--seed", str(seed), "--json")
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert set(out) == {"accuracy", "errors", "n_train", "n_test", "k", "metric", "preprocess",
+                            "seconds", "queries_per_second"}
+        assert out["n_train"] == 5000 and out["n_test"] == 200
+        accs.append(out["accuracy"])
+    assert np.mean(accs) >= 0.92
+
+
+@pytest.fixture(scope="module")
+def drawn_files(tmp_path_factory, mnist):
+    """MNIST test digits drawn large: white on black PNG and black on white JPEG."""
+    d = tmp_path_factory.mktemp("drawn")
+    files, labels = [], []
+    for i in range(60):
+        a = Image.fromarray(mnist.test_images[i]).resize((280, 280), Image.Resampling.BICUBIC)
+        if i % 2:
+            p = d / f"digit{i}.jpg"
+            Image.fromarray(255 - np.asarray(a)).convert("RGB").save(p, quality=90)
+        else:
+            p = d / f"digit{i}.png"
+            a.save(p)
+        files.append(str(p))
+        labels.append(int(mnist.test_labels[i]))
+    return files, labels
+
+
+def test_predict_reads_large_drawings(drawn_files, tmp_path):
+    files, labels = drawn_files
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    r = run("predict", "--k", "3", "--json", *files, str(bad))
+    assert r.returncode == 1  # one file failed
+    out = json.loads(r.stdout)
+    assert len(out) == 61 and out[-1]["file"] == str(bad) and "error" in out[-1]
+    preds = [o["prediction"] for o in out[:-1]]
+    assert np.mean(np.array(preds) == labels) >= 0.95
+    first = out[0]
+    assert len(first["votes"]) == 10 and len(first["neighbours"]) == 3
+    assert {"index", "label", "distance"} == set(first["neighbours"][0])
+    dists = [n["distance"] for n in first["neighbours"]]
+    assert dists == sorted(dists)
+
+
+def test_predict_text_output(drawn_files):
+    r = run("predict", drawn_files[0][0])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(drawn_files[0][0] + ": 7")
+    assert "training #" in r.stdout
+
+
+def test_errors_are_one_line(tmp_path, drawn_files):
+    drawn = drawn_files[0][0]
+    assert_one_line_error(run("evaluate", "--data", str(tmp_path / "nowhere")), "no such folder")
+    assert_one_line_error(run("evaluate", "--k", "0"), "k must be")
+    trunc = tmp_path / "mnist"
+    trunc.mkdir()
+    for f in mnist_dir().glob("*.gz"):
+        (trunc / f.name).write_bytes(f.read_bytes())
+    p = trunc / "t10k-labels-idx1-ubyte.gz"
+    p.write_bytes(p.read_bytes()[:100])
+    assert_one_line_error(run("evaluate", "--data", str(trunc)), "t10k-labels-idx1-ubyte.gz")
+    empty = tmp_path / "empty.png"
+    Image.new("L", (64, 64)).save(empty)
+    r = run("predict", str(empty))
+    assert r.returncode == 1 and "Nothing drawn" in r.stderr and "Traceback" not in r.stderr
+    r = run("predict", str(tmp_path / "missing.png"))
+    assert r.returncode == 1 and "No such file" in r.stderr and "Traceback" not in r.stderr
+    r = run("predict", "--k", "70000", str(drawn))
+    assert_one_line_error(r, "k must be between 1 and 60000; got 70000")
+
+
+@pytest.mark.slow
+def test_full_raw_evaluation_is_exact():
+    """Raw-pixel L1 1-NN on all 60,000 / 10,000: 96.31% (369 errors), the brute-force figure."""
+    r = run("evaluate", "--preprocess", "none", "--k", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["errors"] == 369 and out["accuracy"] == pytest.approx(0.9631)

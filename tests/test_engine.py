@@ -1,0 +1,151 @@
+"""The engine against a NumPy brute-force reference: same neighbours, same distances."""
+
+import numpy as np
+import pytest
+
+from knn.engine import Index, as_vectors, vote
+
+
+def reference(x, q, k, metric="l1"):
+    """NumPy brute force: (distances, indices), ties by lower index."""
+    x = x.astype(np.int64)
+    diffs = (x - row for row in q.reshape(-1, 784).astype(np.int64))  # one query at a time: bounded memory
+    d = np.stack([np.abs(df).sum(-1) if metric == "l1" else (df ** 2).sum(-1) for df in diffs])
+    order = np.stack([np.lexsort((np.arange(len(x)), row))[:k] for row in d])
+    dist = np.take_along_axis(d, order, 1).astype(np.float64)
+    return (dist if metric == "l1" else np.sqrt(dist)), order
+
+
+def assert_same(index, x, q, k, metric):
+    d, i = index.search(q, k)
+    rd, ri = reference(x, q, k, metric)
+    np.testing.assert_array_equal(i, ri)
+    np.testing.assert_array_equal(d, rd)
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+@pytest.mark.parametrize("k", [1, 5, 60])
+def test_small_index_with_ties_and_duplicates(rng, metric, k):
+    x = rng.integers(0, 4, (300, 784)).astype(np.uint8) * 85  # few levels: many equal distances
+    x[100:110] = x[5]  # duplicates of one vector
+    q = np.concatenate([x[[5, 7, 200]], rng.integers(0, 256, (20, 784)).astype(np.uint8)])
+    index = Index(x, rng.integers(0, 10, 300), metric)
+    assert_same(index, x, q, k, metric)
+    d, i = index.search(x[5], 12)
+    assert list(i[0, :11]) == [5] + list(range(100, 110))  # exact duplicates, in index order
+    assert d[0, 0] == 0
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_cascade_on_real_queries(mnist, metric):
+    """Large index (the cascade path), single and batched queries, real digits."""
+    x = mnist.train_images[:20000].reshape(-1, 784)
+    q = mnist.test_images[:150].reshape(-1, 784)
+    index = Index(x, mnist.train_labels[:20000], metric)
+    assert_same(index, x, q, 10, metric)
+    assert_same(index, x, q[:1], 3, metric)
+    assert_same(index, x, q[3], 1, metric)
+
+
+def test_cascade_with_crafted_ties(mnist):
+    x = mnist.train_images[:5000].reshape(-1, 784).copy()
+    x[4000:4020] = x[17]  # twenty copies of one digit, far apart in the index
+    x[[1000, 3000]] = x[18]
+    q = np.stack([x[17], x[18], mnist.test_images[0].reshape(784)])
+    index = Index(x, mnist.train_labels[:5000])
+    assert_same(index, x, q, 25, "l1")
+    assert_same(index, x, q[0], 21, "l1")
+
+
+def test_full_index_matches_reference(mnist, full_index):
+    x = mnist.train_images.reshape(-1, 784)
+    q = mnist.test_images[::97].reshape(-1, 784)  # 104 queries spread over the test set
+    assert_same(full_index, x, q, 10, "l1")
+
+
+def test_k_larger_than_candidates(mnist):
+    x = mnist.train_images[:4000].reshape(-1, 784)
+    index = Index(x, mnist.train_labels[:4000])
+    assert_same(index, x, mnist.test_images[:2].reshape(-1, 784), 3000, "l1")
+
+
+def test_ids_replace_positions(rng):
+    x = rng.integers(0, 256, (50, 784)).astype(np.uint8)
+    ids = np.arange(50) * 3 + 7
+    index = Index(x, np.arange(50) % 10, ids=ids)
+    d, i = index.search(x[4], 1)
+    assert i[0, 0] == 19 and d[0, 0] == 0
+    _, _, labels = index.neighbours(x[4], 2)
+    assert labels[0, 0] == 4
+
+
+def test_query_forms_agree(mnist):
+    x = mnist.train_images[:500]
+    index = Index(x, mnist.train_labels[:500])
+    img = mnist.test_images[0]
+    d0, i0 = index.search(img, 3)
+    for q in (img.reshape(784), img[None], img.reshape(1, 784), img / 255.0, img.astype(np.float32) / 255):
+        d, i = index.search(q, 3)
+        np.testing.assert_array_equal(i, i0)
+        np.testing.assert_array_equal(d, d0)
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (np.zeros((27, 28)), "must have shape"),
+    (np.zeros((2, 3, 784)), "must have shape"),
+    (np.zeros((0, 784)), "at least one"),
+    (np.full(784, np.nan), "finite"),
+    (np.full(784, 2.0), r"\[0, 1\]"),
+    (np.full(784, 300), "0-255"),
+    (np.array(["a"] * 784), "dtype"),
+])
+def test_bad_queries_are_rejected(bad, msg):
+    index = Index(np.zeros((3, 784), np.uint8), [0, 1, 2])
+    with pytest.raises(ValueError, match=msg):
+        index.search(bad, 1)
+
+
+@pytest.mark.parametrize("k", [0, -1, 4, 1.5, True])
+def test_k_out_of_range(k):
+    index = Index(np.zeros((3, 784), np.uint8), [0, 1, 2])
+    with pytest.raises(ValueError, match="k must be"):
+        index.search(np.zeros(784), k)
+
+
+def test_k_message_names_rule_and_value():
+    index = Index(np.zeros((3, 784), np.uint8), [0, 1, 2])
+    with pytest.raises(ValueError, match="k must be between 1 and 3; got 0"):
+        index.search(np.zeros(784), 0)
+
+
+def test_bad_construction():
+    with pytest.raises(ValueError, match="metric"):
+        Index(np.zeros((3, 784), np.uint8), [0, 1, 2], metric="cosine")
+    with pytest.raises(ValueError, match="labels"):
+        Index(np.zeros((3, 784), np.uint8), [0, 1])
+    with pytest.raises(ValueError, match="0-9"):
+        Index(np.zeros((3, 784), np.uint8), [0, 1, 10])
+
+
+def test_vote_majority_and_tie_break():
+    labels = np.array([[3, 5, 5, 3, 1]])  # 3 and 5 tie with two votes: nearest of them is 3
+    lab, shares = vote(labels, np.array([[1.0, 2, 3, 4, 5]]))
+    assert lab[0] == 3 and shares[0, 3] == shares[0, 5] == 0.4 and shares.sum() == pytest.approx(1)
+    lab, _ = vote(np.array([[1, 5, 5]]), np.zeros((1, 3)))
+    assert lab[0] == 5
+    # by distance: one very near 7 outweighs two far 2s
+    lab, shares = vote(np.array([[7, 2, 2]]), np.array([[0.0, 10, 10]]), "distance")
+    assert lab[0] == 7 and shares[0, 7] > 0.5
+    with pytest.raises(ValueError, match="weights"):
+        vote(labels, np.zeros((1, 5)), "cubic")
+
+
+def test_classify_uses_votes(mnist, full_index):
+    labels, shares = full_index.classify(mnist.test_images[:50], k=5)
+    assert shares.shape == (50, 10) and np.allclose(shares.sum(1), 1)
+    assert (labels == mnist.test_labels[:50]).mean() > 0.9
+
+
+def test_index_is_compact(full_index):
+    assert full_index.nbytes < 60e6
+    assert as_vectors(np.zeros((28, 28))).dtype == np.uint8
