@@ -120,3 +120,42 @@ def predict_files(index: Index, paths, k: int = 1, preprocess: str = "default", 
                             for d, i, y in zip(dist[j], idx[j], nlabels[j])],
             )
     return results
+
+
+@dataclass
+class Answer:
+    """Everything the page shows about one picture."""
+
+    steps: object  # preprocess.Steps: crop, fitted, centred
+    query: np.ndarray  # (28, 28) uint8: what the engine compares (after the pipeline's transform)
+    prediction: int
+    shares: np.ndarray  # (10,) vote shares
+    distances: np.ndarray  # (k,) nearest first
+    indices: np.ndarray  # (k,) training indices
+    labels: np.ndarray  # (k,) their labels
+    runner_up: Optional[int]  # the nearest class other than the prediction, if within reach
+    gap: Optional[float]  # distance of runner_up's nearest minus the prediction's nearest
+    seconds: float  # search and vote
+
+
+def explain(index: Index, image, k: int = 1, weights: str = "uniform", preprocess: str = "default",
+            reach: int = 100) -> Answer:
+    """Preprocess one picture, search, vote, and measure how clear-cut the answer is.
+
+    ``gap`` compares the nearest neighbour of the predicted class with the
+    nearest of any other class among the ``reach`` nearest: a large gap means
+    no other digit comes close. Raises ImageError for pictures with no digit.
+    """
+    steps = mnist_steps(read_image(image))
+    query = transform(steps.centred, preprocess).reshape(28, 28)
+    start = time.perf_counter()
+    dist, idx, lab = (a[0] for a in index.neighbours(query, max(k, min(reach, index.ntotal))))
+    labels, shares = vote(lab[None, :k], dist[None, :k], weights)
+    seconds = time.perf_counter() - start
+    pred = int(labels[0])
+    other = np.nonzero(lab != pred)[0]
+    own = np.nonzero(lab == pred)[0]
+    runner_up = int(lab[other[0]]) if len(other) else None
+    gap = float(dist[other[0]] - dist[own[0]]) if len(other) else None
+    return Answer(steps=steps, query=query, prediction=pred, shares=shares[0], distances=dist[:k],
+                  indices=idx[:k], labels=lab[:k], runner_up=runner_up, gap=gap, seconds=seconds)

@@ -1,0 +1,201 @@
+"""The page: draw a digit, see what the engine sees, its answer and its neighbours.
+
+Thin by design: widgets in, pure functions from ``knn`` out. One index per
+setting is built once per process and shared by every visitor
+(``st.cache_resource``); per-visitor state lives in ``st.session_state``.
+The drawing canvas is wrapped in :func:`draw_canvas`, the one place that
+knows the quirks of streamlit-drawable-canvas.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from knn.data import DataError, load_mnist  # noqa: E402
+from knn.evaluate import TUTORIAL, build_index, explain  # noqa: E402
+from knn.figures import difference_heatmap, enlarge, framed, votes_chart  # noqa: E402
+from knn.preprocess import ImageError, NothingDrawn, read_image, transform  # noqa: E402
+
+CANVAS = 280
+TRAIN_SIZES = [5000, 10000, 20000, 30000, 45000, 60000]
+INPUTS = ["Draw", "Upload", "MNIST test digit"]
+
+st.set_page_config(page_title="k-NN digits", page_icon="✍️", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading MNIST...")
+def mnist():
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner="Building the index (once per setting, shared by all visitors)...", max_entries=6)
+def index_for(n_train: int, metric: str, preprocess: str):
+    index, _ = build_index(mnist(), None if n_train == 60000 else n_train, 0, metric, preprocess)
+    index.search(np.zeros(784, np.uint8), 1)  # compile the single-query path now, not on a visitor's first stroke
+    return index
+
+
+def draw_canvas(stroke_width: int):
+    """The drawing area; returns the drawing as an RGBA array, or None if empty.
+
+    streamlit-drawable-canvas 0.13 quirks, kept here: pixels come back only with
+    ``return_image_data=True``; ``image_data`` is None until the first stroke
+    and may be larger than the canvas on high-DPI screens (the preprocessing
+    does not care); its toolbar (undo, redo, reset) is always on.
+    """
+    from streamlit_drawable_canvas import st_canvas
+
+    result = st_canvas(
+        stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
+        width=CANVAS, height=CANVAS, drawing_mode="freedraw", return_image_data=True,
+        update_streamlit=True, key="canvas",
+    )
+    objects = (result.json_data or {}).get("objects") or []
+    return result.image_data if objects else None
+
+
+def sidebar():
+    st.sidebar.header("Settings")
+    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, 3, key="k")
+    metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
+                              help="L1: sum of |pixel differences| (Manhattan). L2: Euclidean.").lower()
+    weights = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="weights",
+                               help="uniform: one vote each; distance: nearer neighbours count more, 1/(d+1).")
+    n_train = st.sidebar.select_slider("Training digits", TRAIN_SIZES, value=60000, key="n_train",
+                                       help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
+    preprocess = st.sidebar.radio("Preprocessing", ["default", "none"], key="preprocess", horizontal=True,
+                                  help="default: deskewed (index and drawing alike). none: raw MNIST pixels.")
+    return k, metric, weights, n_train, preprocess
+
+
+def explainer():
+    with st.expander("How does k-nearest-neighbours decide?", expanded=False):
+        st.markdown(
+            "Your drawing is cropped, scaled to 20×20 and centred in 28×28 pixels, the way MNIST's digits were made. "
+            "Then it is compared with **every one** of the training digits: the **L1 (Manhattan) distance** adds up, "
+            "over all 784 pixels, how much the two images differ (0–255 per pixel). The **k** training digits with "
+            "the smallest distance vote, and the digit with most votes wins. No training, no weights: the "
+            "gallery below *is* the explanation."
+        )
+
+
+def picture_input(choice: str, stroke_width: int):
+    """The picture to classify from the chosen input, or None (with a prompt shown)."""
+    if choice == "Draw":
+        image = draw_canvas(stroke_width)
+        if image is None:
+            st.info("Draw a digit (0–9) in the black square, as large as you like.")
+        return image
+    if choice == "Upload":
+        up = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="upload")
+        if up is None:
+            st.info("Upload a PNG or JPEG of one handwritten digit.")
+            return None
+        data = up.getvalue()
+        try:
+            ink = read_image(data)  # checked here, before anything tries to display it
+        except NothingDrawn:
+            st.info(f"Nothing drawn: {up.name} holds no visible digit. Try a picture with a darker or lighter digit.")
+            return None
+        except ImageError as e:
+            st.error(f"That picture cannot be read: {e}")
+            return None
+        st.image(ink, width=CANVAS, caption=f"{up.name}, as ink")
+        return ink
+    data = mnist()
+    if st.button("🎲 Random test digit", key="random") or "test_row" not in st.session_state:
+        st.session_state.test_row = int(np.random.default_rng().integers(len(data.test_labels)))
+    row = st.session_state.test_row
+    st.caption(f"MNIST test digit #{row}, labelled {data.test_labels[row]}")
+    img = np.kron(data.test_images[row], np.ones((10, 10), np.uint8))  # drawn at canvas size
+    st.image(img, width=CANVAS)
+    return img
+
+
+def show_steps(ans, preprocess: str):
+    st.subheader("What the engine sees")
+    s = ans.steps
+    cols = st.columns(4 if preprocess == "default" else 3)
+    side = max(s.crop.shape)
+    cols[0].image(enlarge(framed(s.crop, side), 120), width=122, caption=f"1. ink cropped ({s.crop.shape[1]}×{s.crop.shape[0]} px)")
+    cols[1].image(enlarge(framed(s.fitted, 20), 120), width=122, caption=f"2. fitted into 20×20 ({s.fitted.shape[1]}×{s.fitted.shape[0]})")
+    cols[2].image(enlarge(s.centred, 120), width=122, caption="3. centred by mass in 28×28")
+    if preprocess == "default":
+        cols[3].image(enlarge(ans.query, 120), width=122, caption="4. deskewed (as the index)")
+
+
+def show_answer(ans, k: int):
+    c1, c2 = st.columns([1, 2])
+    share = ans.shares[ans.prediction]
+    c1.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
+              delta_color="off", delta_arrow="off")
+    if ans.gap is None:
+        c1.caption("Confidence: the 100 nearest training digits all agree.")
+    else:
+        c1.caption(f"Confidence: the nearest **{ans.runner_up}** is {ans.gap:,.0f} farther than the nearest "
+                   f"**{ans.prediction}** ({ans.gap / max(ans.distances[0], 1):.0%} of its distance).")
+    c1.caption(f"Search and vote: {ans.seconds * 1000:.1f} ms")
+    c2.plotly_chart(votes_chart(ans.shares, ans.prediction), width="stretch", config={"displayModeBar": False})
+
+
+def show_neighbours(ans, metric: str, preprocess: str):
+    data = mnist()
+    st.subheader(f"The {len(ans.indices)} nearest training digits")
+    per_row = 8
+    for start in range(0, len(ans.indices), per_row):
+        cols = st.columns(per_row)
+        for col, j in zip(cols, range(start, min(start + per_row, len(ans.indices)))):
+            lab, row, d = int(ans.labels[j]), int(ans.indices[j]), ans.distances[j]
+            mark = "" if lab == ans.prediction else " ✗"
+            col.image(enlarge(data.train_images[row], 84), width=86, caption=f"{lab}{mark} · #{row} · {d:,.0f}")
+    if any(ans.labels != ans.prediction):
+        st.caption("✗ marks neighbours whose label differs from the prediction. Captions: label · training index · distance.")
+    else:
+        st.caption("Captions: label · training index · distance (raw training digits shown).")
+    options = list(range(len(ans.indices)))
+    pick = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick",
+                        format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} (training #{ans.indices[j]})")
+    nb = transform(data.train_images[ans.indices[pick]], preprocess)[0]
+    c1, c2 = st.columns([1, 2])
+    c1.image(enlarge(ans.query, 140), width=142, caption="your digit (as compared)")
+    c1.image(enlarge(nb, 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
+    c2.plotly_chart(difference_heatmap(ans.query, nb, metric), width="stretch", theme=None)  # keep its own colours
+
+
+def main():
+    st.title("✍️ Nearest-neighbour digits")
+    st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
+    k, metric, weights, n_train, preprocess = sidebar()
+    try:
+        index = index_for(n_train, metric, preprocess)
+    except DataError as e:
+        st.error(f"The MNIST data could not be loaded: {e}")
+        st.stop()
+    explainer()
+    left, right = st.columns([1, 1.4], gap="large")
+    with left:
+        choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
+        stroke = st.slider("Brush width", 8, 40, 18, key="stroke") if choice == "Draw" else 18
+        picture = picture_input(choice, stroke)
+    if picture is None:
+        return
+    try:
+        ans = explain(index, picture, k, weights, preprocess)
+    except NothingDrawn:
+        left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
+        return
+    except ImageError as e:
+        left.error(f"That picture cannot be read: {e}")
+        return
+    with right:
+        show_answer(ans, k)
+        show_steps(ans, preprocess)
+    show_neighbours(ans, metric, preprocess)
+
+
+main()

@@ -1,0 +1,104 @@
+"""The page's logic through Streamlit's AppTest: controls, upload, errors, the empty canvas."""
+
+import io
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, mnist_dir
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def app(monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir()))
+    return AppTest.from_file(APP, default_timeout=600).run()
+
+
+def prediction(at):
+    return [m.value for m in at.metric if m.label == "Prediction"]
+
+
+class FakeUpload:
+    """What st.file_uploader returns: a name and the bytes (AppTest cannot upload files)."""
+
+    def __init__(self, name, data):
+        self.name, self._data = name, data
+
+    def getvalue(self):
+        return self._data
+
+
+def upload(monkeypatch, at, name, data):
+    import streamlit as st
+
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: FakeUpload(name, data))
+    at.radio(key="input").set_value("Upload").run()
+    return at
+
+
+def png_of(a):
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_empty_canvas_shows_a_prompt(app):
+    assert not app.exception
+    assert any("Draw a digit" in i.value for i in app.info)
+    assert not prediction(app) and not app.error
+
+
+def test_random_test_digit_is_classified(app, mnist):
+    app.radio(key="input").set_value("MNIST test digit").run()
+    assert not app.exception
+    row = app.session_state.test_row
+    assert len(prediction(app)) == 1
+    app.button(key="random").click().run()
+    assert not app.exception and len(prediction(app)) == 1
+
+
+def test_controls_change_the_answer(app, mnist):
+    app.radio(key="input").set_value("MNIST test digit").run()
+    app.session_state.test_row = 8  # a 5 that 1-NN reads, whose 25 neighbours hold other digits
+    app.run()
+    app.slider(key="k").set_value(25).run()
+    assert not app.exception
+    assert any("of 25 votes" in str(m.delta) for m in app.metric)
+    app.radio(key="metric").set_value("L2").run()
+    assert not app.exception and app.radio(key="metric").value == "L2"
+    app.select_slider(key="n_train").set_value(5000).run()
+    assert not app.exception and len(prediction(app)) == 1
+
+
+def test_uploaded_image_is_classified(monkeypatch, app, mnist):
+    img = np.kron(255 - mnist.test_images[0], np.ones((10, 10), np.uint8))  # a 7, dark on light, 280x280
+    upload(monkeypatch, app, "seven.png", png_of(img))
+    assert not app.exception
+    assert prediction(app) == ["7"]
+
+
+def test_bad_upload_shows_a_clear_message(monkeypatch, app):
+    upload(monkeypatch, app, "photo.png", b"this is not a png")
+    assert not app.exception
+    assert any("cannot be read" in e.value for e in app.error)
+    upload(monkeypatch, app, "blank.png", png_of(np.full((100, 100), 255, np.uint8)))
+    assert not app.exception
+    assert any("Nothing drawn" in i.value for i in app.info)
+    # the page keeps working
+    app.radio(key="input").set_value("MNIST test digit").run()
+    assert len(prediction(app)) == 1
+
+
+def test_missing_data_is_reported(monkeypatch, tmp_path):
+    import streamlit as st
+
+    st.cache_resource.clear()  # the loaded data is shared by every AppTest in this process
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert any("could not be loaded" in e.value and "nowhere" in e.value for e in at.error)
+    st.cache_resource.clear()

@@ -1,0 +1,116 @@
+"""The page in a real browser: Debian's chromium, real mouse strokes on the canvas.
+
+Starts ``streamlit run app.py`` on a free localhost port, draws a 1, a 0 and
+a 7 with the mouse (clearing the canvas with its toolbar between digits),
+reads the "Prediction" metric, and saves screenshots under artifacts/.
+"""
+
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, mnist_dir
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+# strokes in canvas pixels (280x280), as a person would draw them
+DIGITS = {
+    "1": [[(150, 45), (145, 140), (138, 235)]],
+    "0": [[(140 + 62 * math.sin(t / 24 * 2 * math.pi), 140 - 92 * math.cos(t / 24 * 2 * math.pi)) for t in range(26)]],
+    "7": [[(65, 55), (140, 52), (215, 55), (170, 140), (125, 240)]],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    port = free_port()
+    env = dict(os.environ, MNIST_DIR=str(mnist_dir()))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+        pg.goto(server)
+        pg.locator("canvas.upper-canvas").wait_for(timeout=240_000)  # first start loads MNIST
+        yield pg
+        browser.close()
+
+
+def draw(pg, strokes):
+    box = pg.locator("canvas.upper-canvas").bounding_box()
+    for pts in strokes:
+        pg.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
+        pg.mouse.down()
+        for x, y in pts[1:]:
+            pg.mouse.move(box["x"] + x, box["y"] + y, steps=6)
+        pg.mouse.up()
+
+
+def read_prediction(pg, previous=None, timeout=60):
+    """The Prediction metric once it shows (and differs from ``previous`` if given)."""
+    deadline = time.time() + timeout
+    value = None
+    while time.time() < deadline:
+        metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
+        if metric.count():
+            value = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+            if value != previous:
+                return value
+        time.sleep(0.25)
+    return value
+
+
+def clear_canvas(pg):
+    pg.locator("canvas.upper-canvas").hover()
+    pg.locator('button[aria-label="Reset canvas & history"]').click()  # the canvas toolbar's bin
+    pg.get_by_text("Draw a digit (0").wait_for(timeout=30_000)
+
+
+def test_draw_digits_and_read_predictions(page):
+    art = ROOT / "artifacts"
+    art.mkdir(exist_ok=True)
+    read = {}
+    for i, (digit, strokes) in enumerate(DIGITS.items()):
+        if i:
+            clear_canvas(page)
+        draw(page, strokes)
+        read[digit] = read_prediction(page)
+        page.wait_for_timeout(1500)  # let the gallery finish drawing
+        page.screenshot(path=str(art / f"page-drawn-{digit}.png"), full_page=True)
+    assert read == {d: d for d in DIGITS}
+    shutil.copy(art / "page-drawn-7.png", art / "page.png")
