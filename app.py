@@ -19,7 +19,7 @@ import streamlit as st  # noqa: E402
 from knn.data import DataError, load_mnist  # noqa: E402
 from knn.evaluate import TUTORIAL, build_index, explain  # noqa: E402
 from knn.figures import difference_heatmap, enlarge, framed, votes_chart  # noqa: E402
-from knn.preprocess import ImageError, NothingDrawn, read_image, transform  # noqa: E402
+from knn.preprocess import ImageError, NothingDrawn, read_image  # noqa: E402
 
 CANVAS = 280
 TRAIN_SIZES = [5000, 10000, 20000, 30000, 45000, 60000]
@@ -35,9 +35,10 @@ def mnist():
 
 @st.cache_resource(show_spinner="Building the index (once per setting, shared by all visitors)...", max_entries=6)
 def index_for(n_train: int, metric: str, preprocess: str):
-    index, _ = build_index(mnist(), None if n_train == 60000 else n_train, 0, metric, preprocess)
+    """(Index, References) for a setting; read-only and shared by every visitor."""
+    index, refs = build_index(mnist(), None if n_train == 60000 else n_train, 0, metric, preprocess)
     index.search(np.zeros(784, np.uint8), 1)  # compile the single-query path now, not on a visitor's first stroke
-    return index
+    return index, refs
 
 
 def draw_canvas(stroke_width: int):
@@ -69,7 +70,9 @@ def sidebar():
     n_train = st.sidebar.select_slider("Training digits", TRAIN_SIZES, value=60000, key="n_train",
                                        help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
     preprocess = st.sidebar.radio("Preprocessing", ["default", "none"], key="preprocess", horizontal=True,
-                                  help="default: deskewed (index and drawing alike). none: raw MNIST pixels.")
+                                  help="default: hairline strokes redrawn at MNIST's pen width; index and drawing deskewed; "
+                                       "the index also holds a thickened copy of each training digit. "
+                                       "none: raw MNIST pixels and the plain MNIST recipe.")
     return k, metric, weights, n_train, preprocess
 
 
@@ -120,13 +123,17 @@ def picture_input(choice: str, stroke_width: int):
 def show_steps(ans, preprocess: str):
     st.subheader("What the engine sees")
     s = ans.steps
-    cols = st.columns(4 if preprocess == "default" else 3)
-    side = max(s.crop.shape)
-    cols[0].image(enlarge(framed(s.crop, side), 120), width=122, caption=f"1. ink cropped ({s.crop.shape[1]}×{s.crop.shape[0]} px)")
-    cols[1].image(enlarge(framed(s.fitted, 20), 120), width=122, caption=f"2. fitted into 20×20 ({s.fitted.shape[1]}×{s.fitted.shape[0]})")
-    cols[2].image(enlarge(s.centred, 120), width=122, caption="3. centred by mass in 28×28")
+    pictures = [(framed(s.crop, max(s.crop.shape)), f"ink cropped ({s.crop.shape[1]}×{s.crop.shape[0]} px)")]
     if preprocess == "default":
-        cols[3].image(enlarge(ans.query, 120), width=122, caption="4. deskewed (as the index)")
+        pictures.append((s.skeleton.astype(np.float32), f"pen path: width {s.width:.1f} px at MNIST scale"))
+        if s.redrawn is not None:
+            pictures.append((s.redrawn, "thin pen: redrawn at MNIST's width"))
+    pictures += [(framed(s.fitted, 20), f"fitted into 20×20 ({s.fitted.shape[1]}×{s.fitted.shape[0]})"),
+                 (s.centred, "centred by mass in 28×28")]
+    if preprocess == "default":
+        pictures.append((ans.query, "deskewed (as the index)"))
+    for col, (n, (img, caption)) in zip(st.columns(len(pictures)), enumerate(pictures, 1)):
+        col.image(enlarge(img, 96), width=98, caption=f"{n}. {caption}")
 
 
 def show_answer(ans, k: int):
@@ -143,24 +150,27 @@ def show_answer(ans, k: int):
     c2.plotly_chart(votes_chart(ans.shares, ans.prediction), width="stretch", config={"displayModeBar": False})
 
 
-def show_neighbours(ans, metric: str, preprocess: str):
-    data = mnist()
+def show_neighbours(ans, index, refs, metric: str):
     st.subheader(f"The {len(ans.indices)} nearest training digits")
     per_row = 8
     for start in range(0, len(ans.indices), per_row):
         cols = st.columns(per_row)
         for col, j in zip(cols, range(start, min(start + per_row, len(ans.indices)))):
-            lab, row, d = int(ans.labels[j]), int(ans.indices[j]), ans.distances[j]
+            lab, pos, d = int(ans.labels[j]), int(ans.indices[j]), ans.distances[j]
             mark = "" if lab == ans.prediction else " ✗"
-            col.image(enlarge(data.train_images[row], 84), width=86, caption=f"{lab}{mark} · #{row} · {d:,.0f}")
+            thick = "ᵗ" if refs.thickened[pos] else ""
+            col.image(enlarge(index.reconstruct(pos).reshape(28, 28), 84), width=86,
+                      caption=f"{lab}{mark} · #{refs.rows[pos]}{thick} · {d:,.0f}")
+    notes = ["Captions: label · training index · distance; digits shown as compared."]
     if any(ans.labels != ans.prediction):
-        st.caption("✗ marks neighbours whose label differs from the prediction. Captions: label · training index · distance.")
-    else:
-        st.caption("Captions: label · training index · distance (raw training digits shown).")
+        notes.append("✗: label differs from the prediction.")
+    if refs.thickened[ans.indices].any():
+        notes.append("ᵗ: the thickened copy of that training digit.")
+    st.caption(" ".join(notes))
     options = list(range(len(ans.indices)))
     pick = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick",
-                        format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} (training #{ans.indices[j]})")
-    nb = transform(data.train_images[ans.indices[pick]], preprocess)[0]
+                        format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} ({refs.describe(ans.indices[j])})")
+    nb = index.reconstruct(ans.indices[pick]).reshape(28, 28)
     c1, c2 = st.columns([1, 2])
     c1.image(enlarge(ans.query, 140), width=142, caption="your digit (as compared)")
     c1.image(enlarge(nb, 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
@@ -172,7 +182,7 @@ def main():
     st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
     k, metric, weights, n_train, preprocess = sidebar()
     try:
-        index = index_for(n_train, metric, preprocess)
+        index, refs = index_for(n_train, metric, preprocess)
     except DataError as e:
         st.error(f"The MNIST data could not be loaded: {e}")
         st.stop()
@@ -195,7 +205,7 @@ def main():
     with right:
         show_answer(ans, k)
         show_steps(ans, preprocess)
-    show_neighbours(ans, metric, preprocess)
+    show_neighbours(ans, index, refs, metric)
 
 
 main()

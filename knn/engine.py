@@ -118,6 +118,14 @@ class Index:
     def __len__(self) -> int:
         return self.ntotal
 
+    def reconstruct(self, ids) -> np.ndarray:
+        """The stored vectors (m, 784) uint8 for ids as returned by ``search`` (like faiss's reconstruct)."""
+        ids = np.atleast_1d(np.asarray(ids, np.int64))
+        pos = np.searchsorted(self.ids, ids)
+        if np.any(pos >= self.ntotal) or np.any(self.ids[np.minimum(pos, self.ntotal - 1)] != ids):
+            raise ValueError(f"ids must be ids held by the index; got {ids[:5].tolist()}")
+        return tf.gather(self._x, pos).numpy()
+
     # ---- kernels (TensorFlow inside, NumPy outside) ----
 
     def _exact(self, q, idx):

@@ -17,7 +17,8 @@ import numpy as np
 
 from knn.data import Mnist
 from knn.engine import Index, vote
-from knn.preprocess import ImageError, read_image, mnist_steps, transform
+from knn.drawn import BROWSER_DIGITS, WIDTHS, drawings
+from knn.preprocess import ImageError, mnist_steps, read_image, thicken, transform
 
 TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
 Progress = Optional[Callable[[int, int], None]]  # called with (done, total)
@@ -32,12 +33,40 @@ def subset(n_total: int, n: Optional[int], seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
 
 
+@dataclass(frozen=True)
+class References:
+    """Where each vector of an index came from; the index's ids are positions in these arrays."""
+
+    rows: np.ndarray  # (m,) index into MNIST's training set
+    labels: np.ndarray  # (m,) its label
+    thickened: np.ndarray  # (m,) bool: a copy with a thicker pen (preprocess.thicken)
+
+    @property
+    def n_train(self) -> int:
+        """Distinct training digits."""
+        return len(np.unique(self.rows))
+
+    def describe(self, i: int) -> str:
+        return f"training #{self.rows[i]}" + (", thickened" if self.thickened[i] else "")
+
+
 def build_index(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0,
                 metric: str = "l1", preprocess: str = "default"):
-    """An Index over a training subset; returns (index, training indices used)."""
+    """An Index over a training subset and its References.
+
+    "none": the raw training digits. "default": each training digit and a
+    thickened copy (originals first, so exact ties go to the original),
+    all deskewed like the queries.
+    """
     rows = subset(len(mnist.train_labels), n_train, seed)
-    images = transform(mnist.train_images[rows], preprocess).reshape(len(rows), 784)
-    return Index(images, mnist.train_labels[rows], metric=metric, ids=rows), rows
+    images = mnist.train_images[rows]
+    thick = np.zeros(len(rows), bool)
+    if preprocess == "default":
+        images = np.concatenate([images, thicken(images)])
+        rows, thick = np.concatenate([rows, rows]), np.concatenate([thick, ~thick])
+    refs = References(rows=rows, labels=mnist.train_labels[rows], thickened=thick)
+    vectors = transform(images, preprocess).reshape(len(rows), 784)
+    return Index(vectors, refs.labels, metric=metric), refs
 
 
 @dataclass
@@ -45,6 +74,7 @@ class Evaluation:
     accuracy: float
     errors: int
     n_train: int
+    index_size: int  # vectors searched: the training digits, plus their variants under "default"
     n_test: int
     k: int
     metric: str
@@ -70,7 +100,8 @@ def evaluate(mnist: Mnist, n_train: Optional[int] = None, n_test: Optional[int] 
     (not loading or building the index).
     """
     if index is None:
-        index, _ = build_index(mnist, n_train, seed, metric, preprocess)
+        index, refs = build_index(mnist, n_train, seed, metric, preprocess)
+        n_train = refs.n_train
     rows = subset(len(mnist.test_labels), n_test, seed + 1)
     queries = transform(mnist.test_images[rows], preprocess).reshape(len(rows), 784)
     predictions = np.empty(len(rows), np.int64)
@@ -82,22 +113,86 @@ def evaluate(mnist: Mnist, n_train: Optional[int] = None, n_test: Optional[int] 
     seconds = time.perf_counter() - start
     errors = int((predictions != mnist.test_labels[rows]).sum())
     return Evaluation(
-        accuracy=1 - errors / len(rows), errors=errors, n_train=index.ntotal, n_test=len(rows), k=k,
+        accuracy=1 - errors / len(rows), errors=errors, n_train=n_train or len(mnist.train_labels),
+        index_size=index.ntotal, n_test=len(rows), k=k,
         metric=index.metric, preprocess=preprocess, seconds=seconds,
         queries_per_second=len(rows) / seconds, predictions=predictions, test_rows=rows,
     )
 
 
+def steps_for(image, preprocess: str = "default"):
+    """Any picture -> preprocess.Steps under a pipeline ("none": the plain MNIST recipe)."""
+    return mnist_steps(read_image(image), normalise_width=preprocess != "none")
+
+
 def query_from_image(image, preprocess: str = "default") -> np.ndarray:
     """Any picture -> the (784,) uint8 vector the engine compares. Raises ImageError."""
-    return transform(mnist_steps(read_image(image)).centred, preprocess).reshape(784)
+    return transform(steps_for(image, preprocess).centred, preprocess).reshape(784)
 
 
-def predict_files(index: Index, paths, k: int = 1, preprocess: str = "default", weights: str = "uniform") -> list:
+SIZE_BANDS = ((0.35, 0.55), (0.55, 0.75), (0.75, 0.95))
+
+
+@dataclass
+class DrawnEvaluation:
+    """Accuracy on the drawn-digit benchmark (:mod:`knn.drawn`), overall and per pen width and size."""
+
+    accuracy: float
+    errors: int
+    n: int
+    k: int
+    metric: str
+    preprocess: str
+    seconds: float  # drawing, preprocessing, search and vote
+    by_width: dict  # pen width (px) -> accuracy
+    by_size: dict  # "35-55%" -> accuracy
+    browser: float  # accuracy on the browser test's own strokes
+    predictions: np.ndarray
+    labels: np.ndarray
+    widths: np.ndarray
+    sizes: np.ndarray
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for key in ("predictions", "labels", "widths", "sizes"):
+            del d[key]
+        return d
+
+
+def evaluate_drawn(index: Index, mnist: Mnist, per_width: int = 300, seed: int = 0, k: int = 3,
+                   preprocess: str = "default", weights: str = "uniform", widths=WIDTHS,
+                   progress: Progress = None) -> DrawnEvaluation:
+    """Draw ``per_width`` MNIST test digits at every pen width (plus the browser digits) and classify them."""
+    start = time.perf_counter()
+    total = (per_width + len(BROWSER_DIGITS)) * len(widths)
+    queries, labels, pens, sizes, browser = [], [], [], [], []
+    for d in drawings(mnist.test_images, mnist.test_labels, per_width, seed, widths):
+        queries.append(query_from_image(d.image, preprocess))
+        labels.append(d.label), pens.append(d.width), sizes.append(d.size), browser.append(d.source == "browser")
+        if progress and len(queries) % 50 == 0:
+            progress(len(queries), total)
+    labels, pens, sizes, browser = map(np.asarray, (labels, pens, sizes, browser))
+    predictions, _ = index.classify(np.stack(queries), k, weights)
+    if progress:
+        progress(total, total)
+    ok = predictions == labels
+    band = {f"{lo:.0%}-{hi:.0%}": ok[(sizes >= lo) & (sizes < hi)] for lo, hi in SIZE_BANDS}
+    return DrawnEvaluation(
+        accuracy=float(ok.mean()), errors=int((~ok).sum()), n=len(ok), k=k, metric=index.metric,
+        preprocess=preprocess, seconds=time.perf_counter() - start,
+        by_width={int(w): float(ok[pens == w].mean()) for w in widths},
+        by_size={name: float(v.mean()) for name, v in band.items() if len(v)},
+        browser=float(ok[browser].mean()), predictions=predictions, labels=labels, widths=pens, sizes=sizes,
+    )
+
+
+def predict_files(index: Index, refs: References, paths, k: int = 3, preprocess: str = "default",
+                  weights: str = "uniform") -> list:
     """Classify picture files in one batch; one dict per file, in order.
 
     A file that cannot be read gets ``{"file", "error"}``; the others
-    ``{"file", "prediction", "votes", "neighbours": [{"index", "label", "distance"}]}``.
+    ``{"file", "prediction", "votes", "neighbours": [{"index", "label", "distance", "thickened"}]}``
+    where "index" is the neighbour's MNIST training index.
     """
     results, queries, ok = [], [], []
     for p in paths:
@@ -116,7 +211,8 @@ def predict_files(index: Index, paths, k: int = 1, preprocess: str = "default", 
             results[r].update(
                 prediction=int(labels[j]),
                 votes=[round(float(v), 4) for v in shares[j]],
-                neighbours=[{"index": int(i), "label": int(y), "distance": float(d)}
+                neighbours=[{"index": int(refs.rows[i]), "label": int(y), "distance": float(d),
+                             "thickened": bool(refs.thickened[i])}
                             for d, i, y in zip(dist[j], idx[j], nlabels[j])],
             )
     return results
@@ -126,12 +222,12 @@ def predict_files(index: Index, paths, k: int = 1, preprocess: str = "default", 
 class Answer:
     """Everything the page shows about one picture."""
 
-    steps: object  # preprocess.Steps: crop, fitted, centred
+    steps: object  # preprocess.Steps: crop, skeleton, redrawn, fitted, centred
     query: np.ndarray  # (28, 28) uint8: what the engine compares (after the pipeline's transform)
     prediction: int
     shares: np.ndarray  # (10,) vote shares
     distances: np.ndarray  # (k,) nearest first
-    indices: np.ndarray  # (k,) training indices
+    indices: np.ndarray  # (k,) positions in the index (see References)
     labels: np.ndarray  # (k,) their labels
     runner_up: Optional[int]  # the nearest class other than the prediction, if within reach
     gap: Optional[float]  # distance of runner_up's nearest minus the prediction's nearest
@@ -146,7 +242,7 @@ def explain(index: Index, image, k: int = 1, weights: str = "uniform", preproces
     nearest of any other class among the ``reach`` nearest: a large gap means
     no other digit comes close. Raises ImageError for pictures with no digit.
     """
-    steps = mnist_steps(read_image(image))
+    steps = steps_for(image, preprocess)
     query = transform(steps.centred, preprocess).reshape(28, 28)
     start = time.perf_counter()
     dist, idx, lab = (a[0] for a in index.neighbours(query, max(k, min(reach, index.ntotal))))

@@ -54,7 +54,6 @@ def test_empty_canvas_shows_a_prompt(app):
 def test_random_test_digit_is_classified(app, mnist):
     app.radio(key="input").set_value("MNIST test digit").run()
     assert not app.exception
-    row = app.session_state.test_row
     assert len(prediction(app)) == 1
     app.button(key="random").click().run()
     assert not app.exception and len(prediction(app)) == 1

@@ -5,7 +5,6 @@ a 7 with the mouse (clearing the canvas with its toolbar between digits),
 reads the "Prediction" metric, and saves screenshots under artifacts/.
 """
 
-import math
 import os
 import shutil
 import socket
@@ -16,18 +15,16 @@ import time
 import pytest
 
 from conftest import ROOT, mnist_dir
+from knn.drawn import BROWSER_DIGITS
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 
-# strokes in canvas pixels (280x280), as a person would draw them
-DIGITS = {
-    "1": [[(150, 45), (145, 140), (138, 235)]],
-    "0": [[(140 + 62 * math.sin(t / 24 * 2 * math.pi), 140 - 92 * math.cos(t / 24 * 2 * math.pi)) for t in range(26)]],
-    "7": [[(65, 55), (140, 52), (215, 55), (170, 140), (125, 240)]],
-}
+# strokes in canvas pixels (280x280), as a person would draw them; the drawn-digit
+# benchmark (knn.drawn) renders the same strokes at every pen width
+DIGITS = {str(label): strokes for label, strokes in BROWSER_DIGITS.items()}
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ def test_tutorial_setting_json():
     r = run("evaluate", "--train", "5000", "--test", "200", "--k", "1", "--preprocess", "none", "--seed", "0", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) == {"accuracy", "errors", "n_train", "n_test", "k", "metric", "preprocess",
+    assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "preprocess",
                         "seconds", "queries_per_second"}
     assert out["n_train"] == 5000 and out["n_test"] == 200 and out["preprocess"] == "none"
     assert out["accuracy"] == 1 - out["errors"] / 200
@@ -73,7 +73,7 @@ def test_predict_reads_large_drawings(drawn_files, tmp_path):
     assert np.mean(np.array(preds) == labels) >= 0.95
     first = out[0]
     assert len(first["votes"]) == 10 and len(first["neighbours"]) == 3
-    assert {"index", "label", "distance"} == set(first["neighbours"][0])
+    assert {"index", "label", "distance", "thickened"} == set(first["neighbours"][0])
     dists = [n["distance"] for n in first["neighbours"]]
     assert dists == sorted(dists)
 
@@ -102,8 +102,8 @@ def test_errors_are_one_line(tmp_path, drawn_files):
     assert r.returncode == 1 and "Nothing drawn" in r.stderr and "Traceback" not in r.stderr
     r = run("predict", str(tmp_path / "missing.png"))
     assert r.returncode == 1 and "No such file" in r.stderr and "Traceback" not in r.stderr
-    r = run("predict", "--k", "70000", str(drawn))
-    assert_one_line_error(r, "k must be between 1 and 60000; got 70000")
+    r = run("predict", "--k", "200000", str(drawn))
+    assert_one_line_error(r, "k must be between 1 and 120000; got 200000")  # 60,000 digits and their thickened copies
 
 
 @pytest.mark.slow
