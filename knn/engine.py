@@ -16,19 +16,22 @@ answer:
    - 4x4 block sums (49 numbers per image): by the triangle inequality the L1
      distance of two images is at least the L1 distance of their block sums,
      and the squared L2 distance at least 1/16 of their blocks' squared L2;
-   - for batches under L1, also ``|a-b|^2 / 255`` (a pixel difference never
-     exceeds 255), which is one matrix product: ``(|a|^2 + |b|^2 - 2 a.b) / 255``.
-2. The ``candidates`` training vectors with the smallest bound get their exact
+   - for batches (and single L2 queries), ``|a-b|^2 / 255`` under L1 (a pixel
+     difference never exceeds 255) or ``|a-b|^2`` itself under L2: one matrix
+     product, ``|a|^2 + |b|^2 - 2 a.b``.
+2. Optionally, the ``shortlist`` vectors with the smallest bound get a tighter
+   one from 2x2 block sums (196 numbers per image).
+3. The ``candidates`` vectors with the smallest bound get their exact
    distance (integers: L1 is the sum of |a-b| over 784 pixels on the 0-255
    scale; L2 is the square root of the integer sum of squares).
-3. Verification: if the k-th smallest exact distance is below the smallest
-   bound of everything left out, nothing left out can enter the top k. A query
-   that fails the check is answered by computing the exact distance of every
-   vector whose bound does not exceed it (rare; same answer, a little slower).
+4. Verification: if the k-th smallest exact distance is below the smallest
+   bound of everything left out, nothing left out can enter the top k.
+   Queries that fail the check try the next, wider pass (see ``tiers``);
+   the last resort is the exact distance to every vector (rare).
 
 Ties in distance are ordered by lower training index, so results are
 deterministic. The index holds the training vectors as uint8 (47 MB for
-60,000) plus their block sums as uint16 (6 MB).
+60,000) plus their 4x4 and 2x2 block sums as uint16 (6 and 24 MB).
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ DIM = 784
 N_CLASSES = 10
 
 
-def _blocks(x: np.ndarray) -> np.ndarray:
-    """(n, 784) uint8 -> (n, 49) uint16 sums over 4x4 pixel blocks."""
-    return x.reshape(-1, 7, 4, 7, 4).sum((2, 4), dtype=np.uint16).reshape(-1, 49)
+def _blocks(x: np.ndarray, side: int = 4) -> np.ndarray:
+    """(n, 784) uint8 -> (n, (28/side)^2) uint16 sums over side x side pixel blocks."""
+    m = 28 // side
+    return x.reshape(-1, m, side, m, side).sum((2, 4), dtype=np.uint16).reshape(-1, m * m)
 
 
 def as_vectors(queries, name: str = "queries") -> np.ndarray:
@@ -105,15 +109,17 @@ class Index:
             raise ValueError(f"ids must be {self.ntotal} ascending integers, one per vector; got shape {self.ids.shape}")
         self._x = tf.constant(x)  # (n, 784) uint8
         self._b = tf.constant(_blocks(x))  # (n, 49) uint16
+        self._b2 = tf.constant(_blocks(x, 2))  # (n, 196) uint16
         self._sq = tf.constant((x.astype(np.float32) ** 2).sum(1))  # (n,) squared norms, exact in float32
         self._exact_kernel = tf.function(self._exact, jit_compile=True, reduce_retracing=True)
         self._candidates_kernel = tf.function(self._candidates, jit_compile=True)
+        self._rerank_kernel = tf.function(self._rerank, jit_compile=True)
         self._select_kernel = tf.function(self._select, jit_compile=True)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the index's arrays."""
-        return sum(int(t.shape.num_elements()) * t.dtype.size for t in (self._x, self._b, self._sq)) + self.labels.nbytes
+        return sum(int(t.shape.num_elements()) * t.dtype.size for t in (self._x, self._b, self._b2, self._sq)) + self.labels.nbytes
 
     def __len__(self) -> int:
         return self.ntotal
@@ -161,13 +167,31 @@ class Index:
         """Bound every vector; return the c+1 smallest bounds (negated) and their indices."""
         return tf.math.top_k(-self._bound(q, matmul), c + 1)  # float32 top_k: fast under XLA
 
-    def _select(self, q, neg, idx, k, c):
+    def _rerank(self, q, neg, idx, c1, c2):
+        """Tighten the bound of the c1 best candidates with 2x2 block sums; keep the c2+1 best.
+
+        Returns (rest, negated bounds, candidates): ``rest`` (B,) is the
+        smallest bound among the vectors ``_candidates`` left out; the other
+        two are top_k's output over the c1 candidates, as ``_candidates`` gives.
+        """
+        rest = -neg[:, c1]  # (B,)
+        idx = idx[:, :c1]
+        qb = tf.reduce_sum(tf.reshape(tf.cast(q, tf.float32), (-1, 14, 2, 14, 2)), (2, 4))  # (B, 14, 14)
+        d = tf.cast(tf.gather(self._b2, idx), tf.float32) - tf.reshape(qb, (-1, 1, 196))  # (B, c1, 196)
+        if self.metric == "l1":
+            tight = tf.reduce_sum(tf.abs(d), -1)  # exact integers in float32; <= L1
+        else:
+            tight = tf.reduce_sum(d * d, -1) / 4.0  # (sum of 4 d)^2 <= 4 sum of d^2
+        neg2, pos = tf.math.top_k(-tf.maximum(-neg[:, :c1], tight), c2 + 1)
+        return rest, neg2, tf.gather(idx, pos, batch_dims=1)
+
+    def _select(self, q, neg, idx, k, c, rest=None):
         """Exact distances of the c best candidates; the k nearest, and the check.
 
         A separate compiled function from ``_candidates``: slicing top_k's
         output in the same XLA cluster makes XLA fall back to a full sort (10x slower).
         """
-        rest = -neg[:, c]  # (B,) smallest bound among the vectors left out
+        rest = -neg[:, c] if rest is None else tf.minimum(rest, -neg[:, c])  # (B,) smallest bound left out
         # Candidates in training order: top_k keeps the lower position first
         # among equal values, so ties in distance go to the lower index.
         # (An int64 (distance, index) key would do the same, 6x slower under XLA.)
@@ -201,19 +225,27 @@ class Index:
         dist = np.zeros((len(q), k), np.int64)
         idx = np.zeros((len(q), k), np.int64)
         todo = np.arange(len(q))
-        # (queries per call, bound by matrix product?, exact candidates per query)
-        single = (1, self.metric == "l2", 2048)  # block sums bound L2 too loosely
-        tiers = [single] if len(q) == 1 else [(128, True, 1024), (16, True, 8192)]
-        for batch, matmul, c in tiers:
-            if k >= c or self.ntotal <= c or not len(todo):
+        for batch, matmul, c, short in self.tiers(len(q)):
+            if k >= c or self.ntotal <= max(c, short) or not len(todo):
                 break
-            todo = self._cascade(q, todo, k, batch, matmul, c, dist, idx)
+            todo = self._cascade(q, todo, k, batch, matmul, c, short, dist, idx)
         for j in todo:  # verification failed, small index or large k: exact against all
             d, i = self._brute(q[j])
             dist[j], idx[j] = d[:k], i[:k]
         return self._finish(dist), self.ids[idx]
 
-    def _cascade(self, q, rows, k, batch, matmul, c, dist, idx):
+    def tiers(self, n_queries: int) -> list:
+        """The cascade's passes, tried in turn by the queries that fail the check.
+
+        Each is (queries per call, first bound by matrix product?, exact
+        candidates per query, shortlist re-ranked by 2x2 block sums or 0).
+        """
+        if n_queries == 1:
+            l2 = self.metric == "l2"  # 4x4 block sums bound L2 too loosely: a matrix-vector product instead
+            return [(1, l2, 2048, 0), (1, l2, 1024, 16384)]
+        return [(128, True, 256, 2048), (32, True, 1024, 8192), (8, True, 8192, 32768)]
+
+    def _cascade(self, q, rows, k, batch, matmul, c, short, dist, idx):
         """Answer queries q[rows] in padded batches; return the rows that failed the check."""
         failed = []
         for start in range(0, len(rows), batch):
@@ -221,8 +253,13 @@ class Index:
             qb = np.zeros((batch, DIM), np.uint8)  # fixed shape: one compiled function per tier
             qb[:len(r)] = q[r]
             qt = tf.constant(qb)
-            neg, cand = self._candidates_kernel(qt, matmul, c)
-            d, i, ok = (t.numpy()[:len(r)] for t in self._select_kernel(qt, neg, cand, k, c))
+            if short:
+                neg, cand = self._candidates_kernel(qt, matmul, short)
+                rest, neg, cand = self._rerank_kernel(qt, neg, cand, short, c)
+            else:
+                neg, cand = self._candidates_kernel(qt, matmul, c)
+                rest = None
+            d, i, ok = (t.numpy()[:len(r)] for t in self._select_kernel(qt, neg, cand, k, c, rest))
             dist[r], idx[r] = d, i
             failed.extend(r[~ok])
         return np.array(failed, dtype=np.int64)
