@@ -1,4 +1,4 @@
-"""Command line: ``python -m knn evaluate|predict ...`` (``--help`` on each).
+"""Command line: ``python -m knn evaluate|predict|bench ...`` (``--help`` on each).
 
 Errors a user can cause (missing data, unreadable files, bad k) end in one
 line on stderr and exit status 1; ``--json`` prints machine-readable results.
@@ -100,6 +100,43 @@ def cmd_predict(a) -> int:
     return 1 if any("error" in r for r in results) else 0
 
 
+def cmd_bench(a) -> int:
+    from knn import bench
+    from knn.evaluate import build_index
+    from knn.preprocess import transform
+
+    mnist = load_mnist(a.data)
+    for name, value in (("--queries", a.queries), ("--single", a.single), ("--k", a.k)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1; got {value}")
+
+    def extra():
+        index, _ = build_index(mnist, preprocess="default")
+        return ("this engine, default preprocessing", index, transform(mnist.test_images[:a.queries]).reshape(-1, 784))
+
+    say = None if a.json else (lambda s: print(f"measuring {s} ...", file=sys.stderr, flush=True))
+    out = bench.run(mnist, a.queries, a.single, a.k, a.budget, extra=extra, progress=say)
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(f"\nExact L1 k-NN, k={out['k']}, {out['n_train']} training digits x 784 pixels; {out['machine']}")
+    head = f"{'engine':<36}{'batch q/s':>11}{'(queries)':>10}{'single p50':>12}{'p95':>9}{'index MB':>10}  exact"
+    print(head)
+    rows = out["results"] + ([out["extra"]] if out["extra"] else [])
+    for r in rows:
+        if r["batch_qps"] is None:
+            print(f"{r['name']:<36}{r['note']}")
+            continue
+        exact = "" if r["exact"] is None else ("yes" if r["exact"] else "NO") + (
+            "" if r["same_neighbours"] in (None, True) else " (tie order differs)")
+        print(f"{r['name']:<36}{r['batch_qps']:>11.0f}{r['batch_queries']:>10}{r['single_p50_ms']:>10.2f}ms"
+              f"{r['single_p95_ms']:>7.2f}ms{r['index_mb']:>10.0f}  {exact}")
+    print("\nthis engine / peer:")
+    for name, v in out["ratios"].items():
+        print(f"  vs {name:<28} batch {v['batch']:.1f}x faster, single query {v['single_p50']:.1f}x faster (p50)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knn", description="Exact k-nearest-neighbour digit recognition on MNIST.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,11 +151,19 @@ def main(argv=None) -> int:
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    be = sub.add_parser("bench", help="speed, memory and exactness next to NumPy, scikit-learn and faiss",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    be.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files")
+    be.add_argument("--k", type=int, default=10, help="neighbours per query")
+    be.add_argument("--queries", type=int, default=2000, help="test digits for the batch figure")
+    be.add_argument("--single", type=int, default=200, help="test digits sent one at a time for latency")
+    be.add_argument("--budget", type=float, default=20.0, help="seconds a slow peer may spend per figure")
+    be.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a = parser.parse_args(argv)
     try:
         if a.k < 1:
             raise ValueError(f"k must be at least 1; got {a.k}")
-        return {"evaluate": cmd_evaluate, "predict": cmd_predict}[a.command](a)
+        return {"evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench}[a.command](a)
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,0 +1,29 @@
+"""``python -m knn bench``: every peer measured in one run, ours exact, ratios printed."""
+
+import json
+
+from test_cli import assert_one_line_error, run
+
+
+def test_bench_json_small():
+    r = run("bench", "--queries", "60", "--single", "8", "--budget", "3", "--k", "5", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    names = [x["name"] for x in out["results"]]
+    assert names[0] == "this engine (TensorFlow)" and "NumPy brute force" in names
+    assert {"faiss IndexFlat L1", "scikit-learn brute"} <= set(names)  # requirements-dev.txt installs both
+    ours = out["results"][0]
+    assert ours["exact"] and ours["same_neighbours"] and ours["batch_queries"] == 60
+    for res in out["results"]:
+        assert res["exact"], res  # every peer agrees with NumPy on the distances
+        assert res["batch_qps"] > 0 and res["single_p50_ms"] > 0 and res["index_mb"] > 0
+    assert set(out["ratios"]) == set(names[1:])
+    assert out["extra"]["name"] == "this engine, default preprocessing" and out["extra"]["batch_qps"] > 0
+    assert "cores" in out["machine"]
+
+
+def test_bench_table_and_errors():
+    r = run("bench", "--queries", "30", "--single", "4", "--budget", "2")
+    assert r.returncode == 0, r.stderr
+    assert "this engine / peer:" in r.stdout and "vs faiss IndexFlat L1" in r.stdout
+    assert_one_line_error(run("bench", "--queries", "0"), "--queries must be at least 1; got 0")
