@@ -16,29 +16,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from knn.data import DataError, load_mnist  # noqa: E402
-from knn.evaluate import TUTORIAL, build_index, explain  # noqa: E402
+from knn.data import DataError  # noqa: E402
+from knn.evaluate import TUTORIAL, explain  # noqa: E402
 from knn.figures import difference_heatmap, enlarge, framed, votes_chart  # noqa: E402
-from knn.preprocess import ImageError, NothingDrawn, read_image  # noqa: E402
+from knn.preprocess import PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
+from ui import MAX_TAUGHT, forget, gallery, index_for, mnist, n_taught, neighbours_csv, taught, teach  # noqa: E402
 
 CANVAS = 280
 TRAIN_SIZES = [5000, 10000, 20000, 30000, 45000, 60000]
 INPUTS = ["Draw", "Upload", "MNIST test digit"]
 
 st.set_page_config(page_title="k-NN digits", page_icon="✍️", layout="wide")
-
-
-@st.cache_resource(show_spinner="Loading MNIST...")
-def mnist():
-    return load_mnist()
-
-
-@st.cache_resource(show_spinner="Building the index (once per setting, shared by all visitors)...", max_entries=6)
-def index_for(n_train: int, metric: str, preprocess: str):
-    """(Index, References) for a setting; read-only and shared by every visitor."""
-    index, refs = build_index(mnist(), None if n_train == 60000 else n_train, 0, metric, preprocess)
-    index.search(np.zeros(784, np.uint8), 1)  # compile the single-query path now, not on a visitor's first stroke
-    return index, refs
 
 
 def draw_canvas(stroke_width: int):
@@ -69,10 +57,9 @@ def sidebar():
                                help="uniform: one vote each; distance: nearer neighbours count more, 1/(d+1).")
     n_train = st.sidebar.select_slider("Training digits", TRAIN_SIZES, value=60000, key="n_train",
                                        help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
-    preprocess = st.sidebar.radio("Preprocessing", ["default", "none"], key="preprocess", horizontal=True,
-                                  help="default: hairline strokes redrawn at MNIST's pen width; index and drawing deskewed; "
-                                       "the index also holds a thickened copy of each training digit. "
-                                       "none: raw MNIST pixels and the plain MNIST recipe.")
+    preprocess = st.sidebar.radio("Preprocessing", ["default", "redraw", "deskew", "none"], key="preprocess",
+                                  horizontal=True, help="Each adds one step to the next one down. " + " ".join(
+                                      f"**{name}**: {what}." for name, what in reversed(PIPELINE_STEPS.items())))
     return k, metric, weights, n_train, preprocess
 
 
@@ -124,13 +111,13 @@ def show_steps(ans, preprocess: str):
     st.subheader("What the engine sees")
     s = ans.steps
     pictures = [(framed(s.crop, max(s.crop.shape)), f"ink cropped ({s.crop.shape[1]}×{s.crop.shape[0]} px)")]
-    if preprocess == "default":
+    if preprocess in ("redraw", "default"):
         pictures.append((s.skeleton.astype(np.float32), f"pen path: width {s.width:.1f} px at MNIST scale"))
         if s.redrawn is not None:
             pictures.append((s.redrawn, "thin pen: redrawn at MNIST's width"))
     pictures += [(framed(s.fitted, 20), f"fitted into 20×20 ({s.fitted.shape[1]}×{s.fitted.shape[0]})"),
                  (s.centred, "centred by mass in 28×28")]
-    if preprocess == "default":
+    if preprocess != "none":
         pictures.append((ans.query, "deskewed (as the index)"))
     for col, (n, (img, caption)) in zip(st.columns(len(pictures)), enumerate(pictures, 1)):
         col.image(enlarge(img, 96), width=98, caption=f"{n}. {caption}")
@@ -150,31 +137,65 @@ def show_answer(ans, k: int):
     c2.plotly_chart(votes_chart(ans.shares, ans.prediction), width="stretch", config={"displayModeBar": False})
 
 
-def show_neighbours(ans, index, refs, metric: str):
+def sources(ans, refs) -> list:
+    """Where each neighbour comes from, in words."""
+    return [f"yours #{int(i) + 1}" if mine else refs.describe(int(i)) for i, mine in zip(ans.indices, ans.taught)]
+
+
+def neighbour_image(ans, index, j: int, preprocess: str) -> np.ndarray:
+    """The j-th neighbour as compared, (784,) uint8: a training vector or one the visitor taught."""
+    if ans.taught[j]:
+        return taught(preprocess)[0][ans.indices[j]]
+    return index.reconstruct(ans.indices[j])[0]
+
+
+def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     st.subheader(f"The {len(ans.indices)} nearest training digits")
-    per_row = 8
-    for start in range(0, len(ans.indices), per_row):
-        cols = st.columns(per_row)
-        for col, j in zip(cols, range(start, min(start + per_row, len(ans.indices)))):
-            lab, pos, d = int(ans.labels[j]), int(ans.indices[j]), ans.distances[j]
-            mark = "" if lab == ans.prediction else " ✗"
+    images = [neighbour_image(ans, index, j, preprocess) for j in range(len(ans.indices))]
+    captions = []
+    for j, pos in enumerate(ans.indices):
+        if ans.taught[j]:
+            captions.append(f"★ yours · {ans.distances[j]:,.0f}")
+        else:
             thick = "ᵗ" if refs.thickened[pos] else ""
-            col.image(enlarge(index.reconstruct(pos).reshape(28, 28), 84), width=86,
-                      caption=f"{lab}{mark} · #{refs.rows[pos]}{thick} · {d:,.0f}")
+            captions.append(f"#{refs.rows[pos]}{thick} · {ans.distances[j]:,.0f}")
+    gallery(images, [int(v) for v in ans.labels], captions, ans.prediction)
     notes = ["Captions: label · training index · distance; digits shown as compared."]
     if any(ans.labels != ans.prediction):
         notes.append("✗: label differs from the prediction.")
-    if refs.thickened[ans.indices].any():
+    if refs.thickened[ans.indices[~ans.taught]].any():
         notes.append("ᵗ: the thickened copy of that training digit.")
+    if ans.taught.any():
+        notes.append("★: a digit you taught (only you see it).")
     st.caption(" ".join(notes))
+    st.download_button("Download the neighbours (CSV)", neighbours_csv(ans.labels, sources(ans, refs), ans.distances),
+                       file_name="neighbours.csv", mime="text/csv", key="csv")
     options = list(range(len(ans.indices)))
+    names = sources(ans, refs)
     pick = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick",
-                        format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} ({refs.describe(ans.indices[j])})")
-    nb = index.reconstruct(ans.indices[pick]).reshape(28, 28)
+                        format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} ({names[j]})")
+    pick = min(pick, len(images) - 1)
+    nb = images[pick].reshape(28, 28)
     c1, c2 = st.columns([1, 2])
     c1.image(enlarge(ans.query, 140), width=142, caption="your digit (as compared)")
     c1.image(enlarge(nb, 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
     c2.plotly_chart(difference_heatmap(ans.query, nb, metric), width="stretch", theme=None)  # keep its own colours
+
+
+def teach_it(ans, preprocess: str):
+    """k-NN learns from one example: the visitor labels this drawing and it joins their own neighbours."""
+    with st.container(border=True):
+        st.markdown("**Teach it.** Tell it what this digit is; from now on it is one of *your* neighbours.")
+        c1, c2, c3 = st.columns([1, 1, 1.3])
+        label = c1.selectbox("This is a", list(range(10)), index=ans.prediction, key="teach_label")
+        if c2.button("Teach it", key="teach"):
+            msg = teach(preprocess, ans.query, label)
+            (st.warning if msg.startswith("You have taught") else st.success)(msg)
+            st.session_state["retaught"] = True
+        if c3.button(f"Forget my digits ({n_taught()})", key="forget", disabled=not n_taught()):
+            forget()
+            st.info("Forgotten: only MNIST's training digits remain.")
+        st.caption(f"Taught digits stay in this browser session only (at most {MAX_TAUGHT}); nobody else sees them.")
 
 
 def main():
@@ -195,7 +216,7 @@ def main():
     if picture is None:
         return
     try:
-        ans = explain(index, picture, k, weights, preprocess)
+        ans = explain(index, picture, k, weights, preprocess, taught=taught(preprocess))
     except NothingDrawn:
         left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
         return
@@ -205,7 +226,14 @@ def main():
     with right:
         show_answer(ans, k)
         show_steps(ans, preprocess)
-    show_neighbours(ans, index, refs, metric)
+        teach_it(ans, preprocess)
+    if st.session_state.pop("retaught", False):
+        ans = explain(index, picture, k, weights, preprocess, taught=taught(preprocess))  # show the new neighbour now
+    show_neighbours(ans, index, refs, metric, preprocess)
+    st.session_state["last"] = {  # for the Evaluate page's map
+        "query": ans.query, "preprocess": preprocess, "prediction": ans.prediction,
+        "neighbours": np.stack([neighbour_image(ans, index, j, preprocess) for j in range(len(ans.indices))]),
+    }
 
 
 main()

@@ -40,7 +40,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=3, help="neighbours that vote (3 measured best with the default pipeline)")
     p.add_argument("--metric", choices=METRICS, default="l1", help="distance")
     p.add_argument("--weights", choices=WEIGHTS, default="uniform", help="vote weighting")
-    p.add_argument("--preprocess", choices=PIPELINES, default="default", help="'none': raw pixels, plain MNIST recipe; 'default': the best pipeline (thin pens redrawn, deskew)")
+    p.add_argument("--preprocess", choices=PIPELINES, default="default", help="'none': raw pixels, plain MNIST recipe; 'deskew'; 'redraw': and hairlines redrawn; "
+                   "'default': and thickened copies in the index (the best measured)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 

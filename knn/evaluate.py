@@ -54,8 +54,8 @@ def build_index(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0,
                 metric: str = "l1", preprocess: str = "default"):
     """An Index over a training subset and its References.
 
-    "none": the raw training digits. "default": each training digit and a
-    thickened copy (originals first, so exact ties go to the original),
+    "none": the raw training digits. "deskew", "redraw": deskewed.
+    "default": each training digit and a thickened copy (originals first, so exact ties go to the original),
     all deskewed like the queries.
     """
     rows = subset(len(mnist.train_labels), n_train, seed)
@@ -121,8 +121,8 @@ def evaluate(mnist: Mnist, n_train: Optional[int] = None, n_test: Optional[int] 
 
 
 def steps_for(image, preprocess: str = "default"):
-    """Any picture -> preprocess.Steps under a pipeline ("none": the plain MNIST recipe)."""
-    return mnist_steps(read_image(image), normalise_width=preprocess != "none")
+    """Any picture -> preprocess.Steps under a pipeline (hairlines redrawn from "redraw" on)."""
+    return mnist_steps(read_image(image), normalise_width=preprocess in ("redraw", "default"))
 
 
 def query_from_image(image, preprocess: str = "default") -> np.ndarray:
@@ -227,25 +227,44 @@ class Answer:
     prediction: int
     shares: np.ndarray  # (10,) vote shares
     distances: np.ndarray  # (k,) nearest first
-    indices: np.ndarray  # (k,) positions in the index (see References)
+    indices: np.ndarray  # (k,) positions in the index (see References), or in the taught set
     labels: np.ndarray  # (k,) their labels
+    taught: np.ndarray  # (k,) bool: the neighbour is one of the visitor's own taught digits
     runner_up: Optional[int]  # the nearest class other than the prediction, if within reach
     gap: Optional[float]  # distance of runner_up's nearest minus the prediction's nearest
     seconds: float  # search and vote
 
 
+def distances_to(vectors: np.ndarray, query: np.ndarray, metric: str = "l1") -> np.ndarray:
+    """Exact distances (m,) from a query (784,) to a few vectors (m, 784), as the engine defines them."""
+    d = np.asarray(vectors, np.int32).reshape(-1, 784) - np.asarray(query, np.int32).reshape(784)
+    return np.abs(d).sum(1).astype(np.float64) if metric == "l1" else np.sqrt((d * d).sum(1).astype(np.float64))
+
+
 def explain(index: Index, image, k: int = 1, weights: str = "uniform", preprocess: str = "default",
-            reach: int = 100) -> Answer:
+            reach: int = 100, taught: Optional[tuple] = None) -> Answer:
     """Preprocess one picture, search, vote, and measure how clear-cut the answer is.
 
     ``gap`` compares the nearest neighbour of the predicted class with the
     nearest of any other class among the ``reach`` nearest: a large gap means
-    no other digit comes close. Raises ImageError for pictures with no digit.
+    no other digit comes close. ``taught`` = (vectors (m, 784) as compared,
+    labels (m,)) are a visitor's own digits, searched exactly next to the
+    index; on equal distance the index's digit comes first. Raises
+    ImageError for pictures with no digit.
     """
     steps = steps_for(image, preprocess)
     query = transform(steps.centred, preprocess).reshape(28, 28)
     start = time.perf_counter()
     dist, idx, lab = (a[0] for a in index.neighbours(query, max(k, min(reach, index.ntotal))))
+    mine = np.zeros(len(dist), bool)
+    if taught is not None and len(taught[1]):
+        td = distances_to(taught[0], query, index.metric)
+        dist, idx, lab = np.concatenate([dist, td]), np.concatenate([idx, np.arange(len(td))]), \
+            np.concatenate([lab, np.asarray(taught[1], np.int64)])
+        mine = np.concatenate([mine, np.ones(len(td), bool)])
+        order = np.lexsort((idx, mine, dist))[:len(dist) - len(td)]  # by distance, index before taught
+        dist, idx, lab, mine = dist[order], idx[order], lab[order], mine[order]
+    k = min(k, len(dist))
     labels, shares = vote(lab[None, :k], dist[None, :k], weights)
     seconds = time.perf_counter() - start
     pred = int(labels[0])
@@ -254,4 +273,4 @@ def explain(index: Index, image, k: int = 1, weights: str = "uniform", preproces
     runner_up = int(lab[other[0]]) if len(other) else None
     gap = float(dist[other[0]] - dist[own[0]]) if len(other) else None
     return Answer(steps=steps, query=query, prediction=pred, shares=shares[0], distances=dist[:k],
-                  indices=idx[:k], labels=lab[:k], runner_up=runner_up, gap=gap, seconds=seconds)
+                  indices=idx[:k], labels=lab[:k], taught=mine[:k], runner_up=runner_up, gap=gap, seconds=seconds)

@@ -76,3 +76,75 @@ def difference_heatmap(query: np.ndarray, neighbour: np.ndarray, metric: str = "
         paper_bgcolor="rgba(0,0,0,0)", font=dict(color="#bbbbbb"),
     )
     return fig
+
+
+DIGIT_COLOURS = ["#4f8bf9", "#f0a030", "#3fb950", "#e5534b", "#a371f7", "#8d6e63", "#ec6cb9", "#9aa0a6", "#c9d43a", "#39c5cf"]
+
+
+def accuracy_curves(curves: dict, ks, marks: dict = None) -> go.Figure:
+    """Accuracy against k: ``curves`` maps a name to accuracies (len(ks),).
+
+    Names containing "5,000" are drawn dotted (the tutorial's setting);
+    ``marks`` maps a label to (k, accuracy) points drawn as stars.
+    """
+    fig = go.Figure()
+    for name, acc in curves.items():
+        small = "5,000" in name
+        fig.add_scatter(x=list(ks), y=[a * 100 for a in acc], name=name, mode="lines+markers",
+                        line=dict(dash="dot" if small else "solid", width=1.5 if small else 2.5),
+                        marker=dict(size=4 if small else 6))
+    for label, (k, acc) in (marks or {}).items():
+        fig.add_scatter(x=[k], y=[acc * 100], name=label, mode="markers+text", text=[label],
+                        textposition="top right", marker=dict(symbol="star", size=14, color="#f0a030"))
+    fig.update_layout(xaxis_title="k (neighbours that vote)", yaxis_title="test accuracy (%)", height=420,
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def confusion_heatmap(matrix: np.ndarray, selected: tuple = None) -> go.Figure:
+    """A 10x10 confusion matrix (rows true, columns predicted); errors coloured, the diagonal greyed."""
+    m = np.asarray(matrix)
+    off = m.astype(float)
+    np.fill_diagonal(off, np.nan)  # the diagonal would drown every error in colour
+    fig = go.Figure(go.Heatmap(z=off, x=list(range(10)), y=list(range(10)), colorscale=HEAT, text=m,
+                               texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+                               colorbar=dict(title="errors")))
+    if selected is not None:
+        t, p = selected
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5, line=dict(color=ACCENT, width=3))
+    fig.update_layout(xaxis_title="predicted", yaxis_title="true label", height=460,
+                      margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(autorange="reversed", dtick=1), xaxis=dict(dtick=1))
+    return fig
+
+
+def per_class_chart(matrix: np.ndarray) -> go.Figure:
+    """Accuracy of each true class from a confusion matrix."""
+    m = np.asarray(matrix)
+    acc = np.diag(m) / np.maximum(m.sum(1), 1) * 100
+    fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=acc, marker_color=ACCENT,
+                           text=[f"{a:.1f}%" for a in acc], textposition="outside"))
+    fig.update_layout(xaxis_title="true digit", yaxis_title="accuracy (%)", height=320,
+                      yaxis=dict(range=[max(0, acc.min() - 3), 100.5]), margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def pca_scatter(coords: np.ndarray, labels: np.ndarray, you: np.ndarray = None, neighbours: np.ndarray = None,
+                explained=None) -> go.Figure:
+    """Training digits on the first two principal components, coloured by label; your drawing and its neighbours on top."""
+    fig = go.Figure()
+    for d in range(10):
+        c = coords[labels == d]
+        fig.add_scattergl(x=c[:, 0], y=c[:, 1], mode="markers", name=str(d),
+                          marker=dict(size=3, color=DIGIT_COLOURS[d], opacity=0.5))
+    if neighbours is not None and len(neighbours):
+        fig.add_scatter(x=neighbours[:, 0], y=neighbours[:, 1], mode="markers", name="its nearest neighbours",
+                        marker=dict(size=11, symbol="circle-open", color="white", line=dict(width=2)))
+    if you is not None:
+        fig.add_scatter(x=you[:, 0], y=you[:, 1], mode="markers", name="your drawing",
+                        marker=dict(size=18, symbol="star", color="#ffd33d", line=dict(width=1, color="black")))
+    ex = "" if explained is None else f" ({explained[0]:.0%} of the variance)"
+    ey = "" if explained is None else f" ({explained[1]:.0%})"
+    fig.update_layout(xaxis_title=f"first principal component{ex}", yaxis_title=f"second{ey}", height=560,
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"))
+    return fig

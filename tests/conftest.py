@@ -37,3 +37,22 @@ def full_index(mnist):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def eval_cache(tmp_path_factory):
+    """A cache folder holding the Evaluate page's results, computed once per test session.
+
+    Computing them is the page's first-visit cost (a few minutes: every test
+    digit under four settings); every later visit reads them from disk.
+    """
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    folder = tmp_path_factory.mktemp("knn-cache")
+    os.environ["KNN_CACHE"] = str(folder)
+    os.environ.setdefault("MNIST_DIR", str(mnist_dir()))
+    at = AppTest.from_file(str(ROOT / "pages" / "2_Evaluate.py"), default_timeout=1200).run()
+    assert not at.exception, at.exception
+    st.cache_resource.clear()  # later tests start from the disk cache, like a fresh server
+    return folder

@@ -101,3 +101,48 @@ def test_missing_data_is_reported(monkeypatch, tmp_path):
     assert not at.exception
     assert any("could not be loaded" in e.value and "nowhere" in e.value for e in at.error)
     st.cache_resource.clear()
+
+
+def captions(at):
+    return [c for img in at.get("image") for c in img.captions]
+
+
+def test_teach_it_makes_the_drawing_its_own_nearest_neighbour(app):
+    app.radio(key="input").set_value("MNIST test digit").run()
+    app.session_state.test_row = 8
+    app.run()
+    assert not any("yours" in c for c in captions(app))
+    app.selectbox(key="teach_label").set_value(3).run()
+    app.button(key="teach").click().run()
+    assert not app.exception
+    assert any("Taught" in s.value for s in app.success)
+    nearest = [c for c in captions(app) if "·" in c]
+    assert nearest[0].startswith("3 ✗ · ★ yours · 0")  # the same drawing, distance 0, marked as the visitor's
+    app.run()  # still there on the next rerun
+    assert any("★ yours · 0" in c for c in captions(app))
+    # a second visitor (a fresh session) does not see it
+    other = AppTest.from_file(APP, default_timeout=600).run()
+    other.radio(key="input").set_value("MNIST test digit").run()
+    other.session_state.test_row = 8
+    other.run()
+    assert not any("yours" in c for c in captions(other))
+    # forgetting removes it
+    app.button(key="forget").click().run()
+    assert not any("yours" in c for c in captions(app))
+
+
+def test_taught_digits_are_capped(app, monkeypatch):
+    import ui
+
+    monkeypatch.setattr(ui, "MAX_TAUGHT", 2)
+    app.radio(key="input").set_value("MNIST test digit").run()
+    for _ in range(3):
+        app.button(key="teach").click().run()
+    assert not app.exception
+    assert any("the most one visitor can" in w.value for w in app.warning)
+    assert sum(len(v) for v in app.session_state["taught"].values()) == 2
+
+
+def test_neighbours_download_as_csv(app):
+    app.radio(key="input").set_value("MNIST test digit").run()
+    assert len(app.get("download_button")) == 1

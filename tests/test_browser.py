@@ -34,11 +34,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(eval_cache):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     port = free_port()
-    env = dict(os.environ, MNIST_DIR=str(mnist_dir()))
+    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -111,3 +111,53 @@ def test_draw_digits_and_read_predictions(page):
         page.screenshot(path=str(art / f"page-drawn-{digit}.png"), full_page=True)
     assert read == {d: d for d in DIGITS}
     shutil.copy(art / "page-drawn-7.png", art / "page.png")
+
+
+def captions(pg):
+    return pg.locator('[data-testid="stImageCaption"]').all_inner_texts()
+
+
+def wait_for_caption(pg, text, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(text in c for c in captions(pg)):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def pick(pg, label, option):
+    """Choose an option of the Streamlit selectbox with this label."""
+    pg.get_by_role("combobox", name=label).click()
+    pg.get_by_role("option", name=option, exact=True).click()
+
+
+def test_teach_it_is_private_to_the_session(page, server):
+    """After the digits above the canvas holds a 7: teach it, see it as its own nearest neighbour."""
+    assert not any("yours" in c for c in captions(page))
+    page.get_by_role("button", name="Teach it").click()
+    assert wait_for_caption(page, "★ yours · 0"), captions(page)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ROOT / "artifacts" / "page-taught.png"), full_page=True)
+    # a second visitor, drawing the same 7, does not see it
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
+    other.goto(server)
+    other.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+    draw(other, DIGITS["7"])
+    assert read_prediction(other) == "7"
+    other.wait_for_timeout(1500)
+    assert captions(other) and not any("yours" in c for c in captions(other))
+    other.context.close()
+
+
+def test_evaluate_page_lists_a_confusion_cell(page, server):
+    page.goto(server + "/Evaluate")
+    page.get_by_text("Accuracy against k").wait_for(timeout=120_000)
+    page.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for(timeout=60_000)
+    pick(page, "True label", "7")
+    pick(page, "Predicted as", "1")
+    page.get_by_text("labelled 7, read as 1").wait_for(timeout=30_000)
+    assert wait_for_caption(page, "test #")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ROOT / "artifacts" / "evaluate.png"), full_page=True)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 4

@@ -1,0 +1,95 @@
+"""The Evaluate page through AppTest: charts, the confusion cell browser, the map, the disk cache."""
+
+import json
+import os
+import time
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "2_Evaluate.py")
+
+
+def charts(at) -> dict:
+    """Plotly charts by key -> their figure as a dict."""
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def test_charts_and_figures_present(eval_cache):
+    at = AppTest.from_file(PAGE, default_timeout=600).run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 4  # accuracy vs k, confusion, per-class, map
+    curves = specs[0]["data"]
+    names = [t["name"] for t in curves]
+    for metric in ("L1", "L2"):
+        for pipe in ("raw pixels", "default preprocessing"):
+            for size in ("60,000 / 10,000", "5,000 / 200"):
+                assert f"{metric}, {pipe}, {size}" in names
+    assert any(n.startswith("TF1 tutorial setting") for n in names)
+    full_l1 = next(t for t in curves if t["name"] == "L1, raw pixels, 60,000 / 10,000")
+    assert abs(full_l1["y"][0] - 96.31) < 0.01  # 1-NN raw pixels: the exact figure
+    assert [m.value for m in at.metric][0].endswith("%")
+
+
+def test_picking_a_cell_lists_its_digits(eval_cache):
+    at = AppTest.from_file(PAGE, default_timeout=600).run()
+    at.selectbox(key="cell_true").set_value(7).run()
+    at.selectbox(key="cell_pred").set_value(1).run()
+    assert not at.exception
+    head = [s.value for s in at.subheader if "labelled 7, read as 1" in s.value]
+    assert len(head) == 1
+    n = int(head[0].split()[0])
+    caps = [c for img in at.get("image") for c in img.captions]
+    shown = [c for c in caps if "test #" in c]
+    assert len(shown) == min(n, 12) and n > 0
+    at.selectbox(key="cell_pred").set_value(7).run()  # the diagonal: correctly read sevens
+    assert any("labelled 7, read as 7" in s.value for s in at.subheader)
+
+
+def test_map_places_the_last_drawing(eval_cache, monkeypatch):
+    monkeypatch.setenv("KNN_CACHE", str(eval_cache))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+    at.radio(key="input").set_value("MNIST test digit").run()
+    at.switch_page("pages/2_Evaluate.py").run()
+    assert not at.exception
+    map_fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    names = [t.get("name") for t in map_fig["data"]]
+    assert "your drawing" in names and "its nearest neighbours" in names
+
+
+def test_opens_fast_once_cached(eval_cache):
+    """Results on disk (the cache fixture cleared memory): the page's own work stays under 2 s."""
+    from ui import mnist
+
+    st.cache_resource.clear()
+    mnist()  # the data a running server already holds for the main page
+    start = time.perf_counter()
+    at = AppTest.from_file(PAGE, default_timeout=600).run()
+    seconds = time.perf_counter() - start
+    assert not at.exception and len(at.get("plotly_chart")) == 4
+    assert seconds < 2.0, f"{seconds:.2f} s"
+
+
+def test_corrupt_cache_file_is_rebuilt(tmp_path, monkeypatch, caplog, mnist):
+    from knn import cache
+
+    monkeypatch.setenv("KNN_CACHE", str(tmp_path))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": mnist.test_labels[:10]}
+
+    first = cache.cached("t", {"x": 1}, compute)
+    (path,) = tmp_path.glob("t-*.npz")
+    path.write_bytes(path.read_bytes()[:40])  # truncated mid-way
+    again = cache.cached("t", {"x": 1}, compute)
+    assert len(calls) == 2 and (again["a"] == first["a"]).all()
+    assert any("unreadable" in r.message and "recomputing" in r.message for r in caplog.records)
+    assert cache.cached("t", {"x": 1}, compute)["a"].tolist() == first["a"].tolist() and len(calls) == 2
+    path.unlink()  # deleted: recomputed
+    cache.cached("t", {"x": 1}, compute)
+    assert len(calls) == 3 and not list(tmp_path.glob("*.tmp"))

@@ -1,0 +1,84 @@
+"""Page code shared by the two pages (app.py and pages/2_Evaluate.py).
+
+The shared, read-only resources (MNIST, one index per setting) are cached
+once per process with ``st.cache_resource``; the neighbour gallery is drawn
+the same way on both pages. Per-visitor state (the digits a visitor taught)
+lives in ``st.session_state`` and is handled here too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import streamlit as st
+
+from knn.data import load_mnist
+from knn.evaluate import build_index
+from knn.figures import enlarge
+
+MAX_TAUGHT = 100  # digits one visitor may teach: bounded memory per session (784 bytes each)
+
+
+@st.cache_resource(show_spinner="Loading MNIST...")
+def mnist():
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner="Building the index (once per setting, shared by all visitors)...", max_entries=6)
+def index_for(n_train: int, metric: str, preprocess: str):
+    """(Index, References) for a setting; read-only and shared by every visitor."""
+    index, refs = build_index(mnist(), None if n_train == 60000 else n_train, 0, metric, preprocess)
+    index.search(np.zeros(784, np.uint8), 1)  # compile the single-query path now, not on a visitor's first stroke
+    return index, refs
+
+
+# ---- the visitor's own taught digits (session-local) ----
+
+def taught(preprocess: str):
+    """(vectors (m, 784) uint8, labels (m,)) this visitor taught under a pipeline, or None."""
+    items = st.session_state.get("taught", {}).get(preprocess, [])
+    if not items:
+        return None
+    return np.stack([v for v, _ in items]), np.array([y for _, y in items], np.int64)
+
+
+def teach(preprocess: str, query: np.ndarray, label: int) -> str:
+    """Add a digit as compared to this visitor's set; returns a message for the visitor."""
+    store = st.session_state.setdefault("taught", {})
+    items = store.setdefault(preprocess, [])
+    if sum(len(v) for v in store.values()) >= MAX_TAUGHT:
+        return f"You have taught {MAX_TAUGHT} digits, the most one visitor can. Forget them to teach more."
+    items.append((np.asarray(query, np.uint8).reshape(784).copy(), int(label)))
+    return f"Taught: this drawing is a {label}. It is now one of your neighbours (marked ★), for this session only."
+
+
+def forget() -> None:
+    st.session_state["taught"] = {}
+
+
+def n_taught() -> int:
+    return sum(len(v) for v in st.session_state.get("taught", {}).values())
+
+
+# ---- the gallery ----
+
+def gallery(images, labels, captions, prediction=None, per_row: int = 8, size: int = 84):
+    """A grid of enlarged 28x28 digits; a ✗ marks labels that differ from ``prediction``."""
+    for start in range(0, len(images), per_row):
+        cols = st.columns(per_row)
+        for col, j in zip(cols, range(start, min(start + per_row, len(images)))):
+            mark = "" if prediction is None or labels[j] == prediction else " ✗"
+            col.image(enlarge(np.asarray(images[j]).reshape(28, 28), size), width=size + 2,
+                      caption=f"{labels[j]}{mark} · {captions[j]}")
+
+
+def neighbours_csv(rank_labels, sources, distances) -> str:
+    """The neighbours as CSV text: rank, label, source, distance."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["rank", "label", "source", "distance"])
+    for r, (lab, src, d) in enumerate(zip(rank_labels, sources, distances), 1):
+        w.writerow([r, int(lab), src, f"{float(d):g}"])
+    return out.getvalue()
