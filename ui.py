@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 
 import numpy as np
 import streamlit as st
@@ -19,6 +20,25 @@ from knn.evaluate import build_index
 from knn.figures import enlarge
 
 MAX_TAUGHT = 100  # digits one visitor may teach: bounded memory per session (784 bytes each)
+
+
+def _keep_keras_session() -> None:
+    """Stop Streamlit from resetting Keras after every script run.
+
+    Streamlit calls ``keras.backend.clear_session()`` at the end of each run
+    whenever ``keras`` is imported, and TensorFlow imports it. That reset was
+    a third of the server's CPU with ten visitors drawing (py-spy), and this
+    app holds no Keras state to reset, so the call becomes a no-op.
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        try:
+            keras.backend.clear_session = lambda *args, **kwargs: None
+        except AttributeError:
+            pass
+
+
+_keep_keras_session()
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")

@@ -76,8 +76,10 @@ def _open(data: bytes) -> Image.Image:
             img.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("This file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP, TIFF), or it is too large.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"The image is too large: it declares more than {MAX_PIXELS:,} pixels.") from None
+    except UnidentifiedImageError:
+        raise ImageError("This file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP or TIFF).") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"The image is damaged or truncated ({e}).") from None
     return img

@@ -1,0 +1,220 @@
+"""Load test: many visitors drawing at once on one Streamlit server.
+
+Starts ``streamlit run app.py`` on localhost, opens N pages (one headless
+chromium, one browser context per visitor), and has each visitor draw
+digits with the mouse again and again: clear the canvas, draw a 1, a 0 or
+a 7, and wait for the Prediction to show. It reports answers per second,
+the time from releasing the mouse to the prediction on screen (p50, p95),
+errors (a wrong or missing answer, an exception on the page), and the
+server's resident memory: after the first visitor (MNIST and the index
+loaded), after one warm-up round of the whole crowd ("before": thread pools
+and compiled shapes exist), at its peak, and after the visitors have left.
+All browsers run on the same machine as the server, so on 2 cores the
+browsers' own rendering is most of the time measured.
+
+    python benchmarks/load.py --sessions 10 --drawings 20 [--json]
+
+Needs Debian's chromium at /usr/bin/chromium and MNIST (``$MNIST_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knn.drawn import BROWSER_DIGITS  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows"]
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+class Sampler(threading.Thread):
+    """Samples a process's resident memory every 0.2 s; keeps the peak."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0.0, True
+
+    def run(self):
+        while self.running:
+            try:
+                self.peak = max(self.peak, rss_mb(self.pid))
+            except (OSError, StopIteration):
+                return
+            time.sleep(0.2)
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the Streamlit server did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _metric(pg):
+    return pg.locator('[data-testid="stMetric"]').filter(has_text="Prediction").locator('[data-testid="stMetricValue"]')
+
+
+async def answer(pg, expected: str, timeout: float):
+    """Wait for the Prediction metric to read ``expected``; (True, seconds) or (False, last value seen)."""
+    metric = _metric(pg)
+    start = time.perf_counter()
+    seen = None
+    while time.perf_counter() - start < timeout:
+        if await pg.locator('[data-testid="stException"]').count():
+            return False, "an exception on the page"
+        if await metric.count():
+            try:
+                seen = (await metric.first.inner_text(timeout=1000)).strip()
+            except Exception:  # replaced while being read: look again
+                continue
+            if seen == expected:
+                return True, time.perf_counter() - start
+        await asyncio.sleep(0.03)
+    return False, seen
+
+
+async def cleared(pg, timeout: float) -> bool:
+    """After the canvas's reset: wait until no prediction is shown."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if not await _metric(pg).count():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def visitor(browser, url: str, drawings: int, times: list, errors: list, who: int, timeout: float):
+    ctx = await browser.new_context(viewport={"width": 1300, "height": 1100})
+    pg = await ctx.new_page()
+    await pg.goto(url)
+    await pg.locator("canvas.upper-canvas").wait_for(timeout=180_000)
+    digits = list(BROWSER_DIGITS.items())
+    for n in range(drawings):
+        label, strokes = digits[(n + who) % len(digits)]
+        if n:
+            await pg.locator("canvas.upper-canvas").hover()
+            await pg.locator('button[aria-label="Reset canvas & history"]').click()
+            if not await cleared(pg, timeout):
+                errors.append(f"visitor {who}, drawing {n}: the old answer stayed after clearing the canvas")
+                continue
+        box = await pg.locator("canvas.upper-canvas").bounding_box()
+        for pts in strokes:
+            await pg.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
+            await pg.mouse.down()
+            for x, y in pts[1:]:
+                await pg.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+            await pg.mouse.up()
+        ok, got = await answer(pg, str(label), timeout)  # timed from the last mouse release
+        if ok:
+            times.append(got)
+        else:
+            errors.append(f"visitor {who}, drawing {n}: expected {label}, got {got}")
+    await ctx.close()
+
+
+async def crowd(url: str, sessions: int, drawings: int, timeout: float):
+    from playwright.async_api import async_playwright
+
+    times, errors = [], []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        start = time.perf_counter()
+        await asyncio.gather(*(visitor(browser, url, drawings, times, errors, i, timeout) for i in range(sessions)))
+        seconds = time.perf_counter() - start
+        await browser.close()
+    return times, errors, seconds
+
+
+def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0) -> dict:
+    import numpy as np
+
+    port = free_port()
+    server = start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(crowd(url, 1, 1, 240.0))  # the first visitor: MNIST loaded, the index built and compiled
+        time.sleep(settle)
+        cold = rss_mb(server.pid)
+        asyncio.run(crowd(url, sessions, 1, 60.0))  # one round of the crowd: thread pools, every compiled shape
+        time.sleep(settle)
+        before = rss_mb(server.pid)
+        sampler = Sampler(server.pid)
+        sampler.start()
+        times, errors, seconds = asyncio.run(crowd(url, sessions, drawings, timeout))
+        sampler.running = False
+        time.sleep(settle)  # Streamlit drops a session's state once its page is closed
+        gc.collect()
+        after = rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(30)
+    ms = np.array(times) * 1000
+    return {
+        "sessions": sessions, "drawings_each": drawings, "answers": len(times), "errors": len(errors),
+        "error_list": errors[:20], "seconds": seconds, "answers_per_second": len(times) / seconds,
+        "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
+        "p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
+        "server_mb_first_visitor": cold, "server_mb_before": before, "server_mb_peak": max(sampler.peak, before), "server_mb_after": after,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=10)
+    ap.add_argument("--drawings", type=int, default=20)
+    ap.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for one answer")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    r = run(a.sessions, a.drawings, a.timeout)
+    if a.json:
+        print(json.dumps(r))
+    else:
+        print(f"{r['sessions']} visitors x {r['drawings_each']} drawings: {r['answers']} answers, {r['errors']} errors, "
+              f"{r['answers_per_second']:.1f} answers/s")
+        if r["p50_ms"] is not None:
+            print(f"mouse released -> prediction shown: p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms")
+        print(f"server memory: {r['server_mb_first_visitor']:.0f} MB after the first visitor, "
+              f"{r['server_mb_before']:.0f} MB after one round of the crowd (before), "
+              f"{r['server_mb_peak']:.0f} MB at peak, {r['server_mb_after']:.0f} MB after the visitors left")
+        for e in r["error_list"]:
+            print("  " + e)
+    return 0 if r["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Hostile input: odd and broken files on the page and in the CLI; property-based checks of input validation."""
+
+import resource
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+from hypothesis.extra import numpy as hnp
+
+from hostile import corpus
+from knn.engine import as_vectors
+from knn.preprocess import ImageError, mnist_steps, read_image
+
+CORPUS = corpus()
+
+
+@pytest.fixture(scope="module")
+def small_index(mnist):
+    from knn.evaluate import build_index
+
+    return build_index(mnist, 20000, seed=0)
+
+
+@pytest.mark.parametrize("name,data,expect,digit", CORPUS, ids=[c[0] for c in CORPUS])
+def test_each_file_gets_a_prediction_or_a_message(name, data, expect, digit, small_index):
+    from knn.evaluate import explain
+
+    index, _ = small_index
+    start = time.perf_counter()
+    try:
+        ans = explain(index, data, k=3)
+        outcome = ("digit", ans.prediction)
+    except ImageError as e:
+        assert str(e) and "\n" not in str(e)
+        outcome = ("message", None)
+    assert time.perf_counter() - start < 10
+    assert outcome == (expect, digit), (name, outcome)
+
+
+def test_the_page_answers_every_file(monkeypatch, mnist):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import mnist_dir
+    from test_app import APP, prediction, upload
+
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir()))
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    for name, data, expect, digit in CORPUS:
+        upload(monkeypatch, at, name, data)
+        assert not at.exception, name
+        if expect == "digit":
+            assert prediction(at) == [str(digit)], name
+        else:
+            said = [e.value for e in at.error] + [i.value for i in at.info]
+            assert not prediction(at) and len(said) == 1, (name, said)
+        at.radio(key="input").set_value("Draw").run()  # back to the start between files
+
+
+def test_the_cli_answers_every_file(tmp_path):
+    from test_cli import run
+
+    paths = []
+    for name, data, _, _ in CORPUS:
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    start = time.perf_counter()
+    r = run("predict", *paths)
+    seconds = time.perf_counter() - start
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if ": error: " in line]
+    for name, _, expect, digit in CORPUS:
+        mine = [line for line in errors if line.startswith(str(tmp_path / name) + ":")]
+        if expect == "message":
+            assert len(mine) == 1, (name, r.stderr)
+        else:
+            assert f"{tmp_path / name}: {digit} " in r.stdout, (name, r.stdout)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest child so far (Linux: KB)
+    assert peak_mb < 4000 and seconds < 300, (peak_mb, seconds)
+
+
+# ---- property-based: any array in, an ink map or one ImageError out ----
+
+shapes = hs.one_of(
+    hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
+    hs.tuples(hs.integers(1, 30), hs.integers(1, 30), hs.sampled_from([1, 2, 3, 4, 5])),
+    hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6),
+)
+dtypes = hs.sampled_from([np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.bool_])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hnp.arrays(dtypes, shapes, elements=None))
+def test_read_image_any_array(a):
+    try:
+        ink = read_image(a)
+    except ImageError as e:
+        assert str(e)
+        return
+    assert ink.ndim == 2 and ink.dtype == np.float32 and 0 <= ink.min() and ink.max() <= 1
+    try:
+        s = mnist_steps(ink)
+    except ImageError:
+        return
+    assert s.centred.shape == (28, 28) and s.centred.dtype == np.uint8
+
+
+special = hs.sampled_from(["zeros", "ones", "pixel", "nan", "inf"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(special, hs.integers(1, 300), hs.integers(1, 300))
+def test_read_image_special_pictures(kind, h, w):
+    a = np.zeros((h, w), np.float64)
+    if kind == "ones":
+        a[:] = 1
+    elif kind == "pixel":
+        a[h // 2, w // 2] = 1
+    elif kind in ("nan", "inf"):
+        a[h // 2, w // 2] = np.nan if kind == "nan" else np.inf
+    try:
+        steps = mnist_steps(read_image(a))
+    except ImageError as e:
+        assert str(e)
+        return
+    assert kind == "pixel" and steps.centred.max() > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(dtypes, shapes, elements=None))
+def test_engine_input_checks(a):
+    try:
+        v = as_vectors(a)
+    except ValueError as e:
+        assert "queries" in str(e)
+        return
+    assert v.dtype == np.uint8 and v.ndim == 2 and v.shape[1] == 784 and len(v) >= 1
