@@ -127,9 +127,12 @@ def wait_for_caption(pg, text, timeout=30):
 
 
 def pick(pg, label, option):
-    """Choose an option of the Streamlit selectbox with this label."""
-    pg.get_by_role("combobox", name=label).click()
-    pg.get_by_role("option", name=option, exact=True).click()
+    """Choose an option of the Streamlit selectbox with this label (typed, as a keyboard user would)."""
+    box = pg.get_by_role("combobox", name=label)
+    box.click()
+    box.fill(option)
+    pg.get_by_role("option", name=option, exact=True).wait_for(timeout=10_000)
+    box.press("Enter")
 
 
 def test_teach_it_is_private_to_the_session(page, server):
@@ -155,6 +158,8 @@ def test_evaluate_page_lists_a_confusion_cell(page, server):
     page.get_by_text("Accuracy against k").wait_for(timeout=120_000)
     page.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for(timeout=60_000)
     pick(page, "True label", "7")
+    page.get_by_text("labelled 7, read as").wait_for(timeout=30_000)  # the rerun has finished
+    page.wait_for_timeout(500)
     pick(page, "Predicted as", "1")
     page.get_by_text("labelled 7, read as 1").wait_for(timeout=30_000)
     assert wait_for_caption(page, "test #")
