@@ -71,10 +71,16 @@ def test_the_cli_answers_every_file(tmp_path):
         paths.append(str(tmp_path / name))
     code = ("import resource, sys; from knn.__main__ import main; rc = main(sys.argv[1:]); "
             "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
-    start = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", code, "predict", *paths], cwd=ROOT, capture_output=True, text=True,
-                       env=dict(os.environ, MNIST_DIR=str(mnist_dir())), timeout=600)
-    seconds = time.perf_counter() - start
+
+    def predict(files):
+        start = time.perf_counter()
+        r = subprocess.run([sys.executable, "-c", code, "predict", *files], cwd=ROOT, capture_output=True, text=True,
+                           env=dict(os.environ, MNIST_DIR=str(mnist_dir())), timeout=600)
+        return r, time.perf_counter() - start, int(r.stderr.split("peak-rss-kb")[1].split()[0]) / 1024
+
+    good = next(p for p, (_, _, expect, _) in zip(paths, CORPUS) if expect == "digit")
+    _, _, baseline_mb = predict([good])  # the index and TensorFlow alone
+    r, seconds, peak_mb = predict(paths)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     errors = [line for line in r.stderr.splitlines() if ": error: " in line]
     for name, _, expect, digit in CORPUS:
@@ -83,8 +89,8 @@ def test_the_cli_answers_every_file(tmp_path):
             assert len(mine) == 1, (name, r.stderr)
         else:
             assert f"{tmp_path / name}: {digit} " in r.stdout, (name, r.stdout)
-    peak_mb = int(r.stderr.split("peak-rss-kb")[1].split()[0]) / 1024
-    assert peak_mb < 3000 and seconds < 300, (peak_mb, seconds)  # the index and TensorFlow: about 1.5 GB
+    print(f"predict on the corpus: {seconds:.1f} s, peak {peak_mb:.0f} MB (one good file: {baseline_mb:.0f} MB)")
+    assert peak_mb < baseline_mb + 300 and seconds < 300, (peak_mb, baseline_mb, seconds)  # the files add little
 
 
 # ---- property-based: any array in, an ink map or one ImageError out ----
