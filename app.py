@@ -180,6 +180,7 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     c1.image(enlarge(ans.query, 140), width=142, caption="your digit (as compared)")
     c1.image(enlarge(nb, 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
     c2.plotly_chart(difference_heatmap(ans.query, nb, metric), width="stretch", theme=None)  # keep its own colours
+    return images
 
 
 def teach_it(ans, preprocess: str):
@@ -229,10 +230,9 @@ def main():
         teach_it(ans, preprocess)
     if st.session_state.pop("retaught", False):
         ans = explain(index, picture, k, weights, preprocess, taught=taught(preprocess))  # show the new neighbour now
-    show_neighbours(ans, index, refs, metric, preprocess)
+    images = show_neighbours(ans, index, refs, metric, preprocess)
     st.session_state["last"] = {  # for the Evaluate page's map
-        "query": ans.query, "preprocess": preprocess, "prediction": ans.prediction,
-        "neighbours": np.stack([neighbour_image(ans, index, j, preprocess) for j in range(len(ans.indices))]),
+        "query": ans.query, "preprocess": preprocess, "prediction": ans.prediction, "neighbours": np.stack(images),
     }
 
 
