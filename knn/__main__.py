@@ -107,7 +107,7 @@ def cmd_bench(a) -> int:
     from knn.preprocess import transform
 
     mnist = load_mnist(a.data)
-    for name, value in (("--queries", a.queries), ("--single", a.single), ("--k", a.k)):
+    for name, value in (("--queries", a.queries), ("--single", a.single)):  # --k is checked in main()
         if value < 1:
             raise ValueError(f"{name} must be at least 1; got {value}")
 

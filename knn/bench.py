@@ -97,6 +97,16 @@ def _time_single(search: Callable, q: np.ndarray, k: int, budget_s: float):
     return float(np.median(ms)), float(np.percentile(ms, 95))
 
 
+def _measure_index(name: str, index: Index, q: np.ndarray, n_single: int, k: int, budget_s: float, note: str):
+    """Batch and single-query figures of one of this engine's indexes; (Result, its batch answers)."""
+    index.search(q[:1], k)
+    index.search(q[:256], k)  # warm-up: compile the single and batch tiers
+    r = Result(name, index_mb=index.nbytes / 1e6, note=note)
+    r.batch_qps, r.batch_queries, got = _time_batch(index.search, q, k, 10 * budget_s, len(q))
+    r.single_p50_ms, r.single_p95_ms = _time_single(index.search, q[:n_single], k, budget_s)
+    return r, got
+
+
 def peers(x: np.ndarray) -> list:
     """(name, search(q, k) -> (dist, idx), index MB, note) for every installed peer."""
     out = []
@@ -155,12 +165,8 @@ def run(mnist: Mnist, n_batch: int = 2000, n_single: int = 200, k: int = 10, bud
     n_ref = r.batch_queries
 
     say("this engine (TensorFlow)")
-    index = Index(x, mnist.train_labels)
-    index.search(q[:1], k)
-    index.search(q[:256], k)  # warm-up: compile the batch tiers
-    ours = Result("this engine (TensorFlow)", index_mb=index.nbytes / 1e6, note="exact cascade, tf.function + XLA")
-    ours.batch_qps, ours.batch_queries, got = _time_batch(index.search, q, k, 10 * budget_s, len(q))
-    ours.single_p50_ms, ours.single_p95_ms = _time_single(index.search, q[:n_single], k, budget_s)
+    ours, got = _measure_index("this engine (TensorFlow)", Index(x, mnist.train_labels), q, n_single, k, budget_s,
+                               "exact cascade, tf.function + XLA")
     _compare(ours, got, ref, n_ref)
     results.insert(0, ours)
 
@@ -179,11 +185,7 @@ def run(mnist: Mnist, n_batch: int = 2000, n_single: int = 200, k: int = 10, bud
     if extra is not None:
         name, idx2, q2 = extra()
         say(name)
-        idx2.search(q2[:1], k)
-        idx2.search(q2[:256], k)
-        e = Result(name, index_mb=idx2.nbytes / 1e6, note=f"{idx2.ntotal} vectors")
-        e.batch_qps, e.batch_queries, _ = _time_batch(idx2.search, q2, k, 10 * budget_s, len(q2))
-        e.single_p50_ms, e.single_p95_ms = _time_single(idx2.search, q2[:n_single], k, budget_s)
+        e, _ = _measure_index(name, idx2, q2, n_single, k, budget_s, f"{idx2.ntotal} vectors")
         extra_result = asdict(e)
 
     ratios = {}
