@@ -175,3 +175,26 @@ def test_classify_uses_votes(mnist, full_index):
 def test_index_is_compact(full_index):
     assert full_index.nbytes < 80e6  # 47 MB of pixels, 6 + 24 MB of 4x4 and 2x2 block sums
     assert as_vectors(np.zeros((28, 28))).dtype == np.uint8
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_short_vectors_are_scanned_exactly(metric, rng):
+    """Vectors that are not 28x28 images (e.g. 64 learned features): exact, ties to the lower index."""
+    x = rng.integers(0, 256, (3000, 64), dtype=np.uint8)
+    x[10] = x[3]  # a tie
+    y = rng.integers(0, 10, 3000)
+    q = np.concatenate([x[3:4], rng.integers(0, 256, (70, 64), dtype=np.uint8)])
+    index = Index(x, y, metric)
+    assert index.dim == 64
+    d, i = index.search(q, 5)
+    diff = x[None].astype(np.int64) - q[:, None].astype(np.int64)
+    ref = np.abs(diff).sum(-1) if metric == "l1" else (diff ** 2).sum(-1)
+    order = np.argsort(ref, axis=1, kind="stable")[:, :5]
+    assert np.array_equal(i, order)
+    expect = np.take_along_axis(ref, order, 1).astype(np.float64)
+    assert np.allclose(d, expect if metric == "l1" else np.sqrt(expect))
+    assert i[0, :2].tolist() == [3, 10]
+    d1, i1 = index.search(q[5], 5)  # a single query takes its own path
+    assert np.array_equal(i1[0], order[5])
+    with pytest.raises(ValueError, match=r"queries must have shape \(64,\) or \(n, 64\); got \(28, 28\)"):
+        index.search(np.zeros((28, 28), np.uint8))
