@@ -54,6 +54,22 @@ def skeleton_segments(image: np.ndarray, scale: int = 4) -> np.ndarray:
     return (np.concatenate(segs + [dots]).astype(np.float64) + 0.5) / scale
 
 
+def to_canvas(segments, size: float, centre: tuple, slant: float = 0.0) -> list:
+    """Segments (m, 2, 2) or polylines -> polylines in canvas px: the longer side spans ``size``
+    of the canvas, sheared by ``slant``, centred at ``centre``."""
+    lines = [np.asarray(s, np.float64) for s in segments]
+    pts = np.concatenate(lines)
+    lo, hi = pts.min(0), pts.max(0)
+    s = size * CANVAS / max(float(max(hi - lo)), 1e-9)
+    mid = (lo + hi) / 2
+    out = []
+    for line in lines:
+        xy = (line - mid) * s
+        xy[:, 0] += slant * xy[:, 1]
+        out.append(xy + np.asarray(centre))
+    return out
+
+
 def render(segments, width: float, size: float, centre: tuple, slant: float = 0.0) -> np.ndarray:
     """Draw segments (m, 2, 2) or polylines [[(x, y), ...], ...] on a black 280x280 canvas.
 
@@ -61,19 +77,12 @@ def render(segments, width: float, size: float, centre: tuple, slant: float = 0.
     canvas, sheared by ``slant`` and centred at ``centre`` (canvas px), then
     drawn white with a round pen ``width`` px wide. Returns uint8 (280, 280).
     """
-    lines = [np.asarray(s, np.float64) for s in segments]
-    pts = np.concatenate(lines)
-    lo, hi = pts.min(0), pts.max(0)
-    s = size * CANVAS / max(hi - lo)
-    mid = (lo + hi) / 2
     f = SUPERSAMPLE
     img = Image.new("L", (CANVAS * f, CANVAS * f), 0)
     draw = ImageDraw.Draw(img)
     r = width * f / 2
-    for line in lines:
-        xy = (line - mid) * s
-        xy[:, 0] += slant * xy[:, 1]
-        xy = (xy + np.asarray(centre)) * f
+    for line in to_canvas(segments, size, centre, slant):
+        xy = line * f
         if len(xy) > 1:
             draw.line([tuple(p) for p in xy], fill=255, width=max(1, round(width * f)), joint="curve")
         for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:
@@ -102,13 +111,14 @@ def drawings(test_images: np.ndarray, test_labels: np.ndarray, per_width: int = 
     skeletons = {int(i): skeleton_segments(test_images[i]) for i in rows}
     for w in widths:
         for i in rows:
-            yield _place(rng, skeletons[int(i)], int(test_labels[i]), w, f"mnist-test #{int(i)}")
+            yield place(rng, skeletons[int(i)], int(test_labels[i]), w, f"mnist-test #{int(i)}")
         for label, strokes in BROWSER_DIGITS.items():
-            yield _place(rng, strokes, label, w, "browser")
+            yield place(rng, strokes, label, w, "browser")
 
 
-def _place(rng, segments, label: int, width: int, source: str) -> Drawing:
-    slant = float(rng.uniform(-SLANT, SLANT))
+def place(rng, segments, label: int, width: int, source: str, slant_range: float = SLANT) -> Drawing:
+    """Draw segments or strokes at a random size, slant (+-slant_range) and position, all on the canvas."""
+    slant = float(rng.uniform(-slant_range, slant_range))
     fits = (CANVAS - width - 4) / CANVAS / (1 + abs(slant))  # the largest size whose strokes stay on the canvas
     size = min(float(rng.uniform(*SIZES)), fits)
     half = size * CANVAS / 2 * (1 + abs(slant)) + width / 2  # generous half extent

@@ -1,0 +1,121 @@
+"""Real pen digits: UNIPEN trajectories by 30 writers, drawn the way the canvas draws.
+
+``../shared/data/pendigits/pendigits-orig.tra.gz`` (UCI "Pen-Based
+Recognition of Handwritten Digits", training part) holds 7,494 digits as pen
+paths on a tablet, y growing upward. None of the writers is among MNIST's,
+and many write European-style digits (flagged 1s, crossed 7s). They are for
+*measuring* how the app reads hands it has never seen, never for the index.
+
+:func:`load_pendigits` parses the file; :func:`pen_drawings` renders every
+digit on a 280x280 canvas (white, round caps, one pen width per digit, round
+robin over the widths, random size and position) with :func:`knn.drawn.render`.
+Choices are made on writers 1-10 (``DEV_WRITERS``); writers 11-30 are the check.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from knn.data import DataError
+from knn.drawn import WIDTHS, Drawing, place
+
+FILE = "pendigits-orig.tra.gz"
+DEV_WRITERS = range(1, 11)  # preprocessing and model choices were measured on these writers only
+
+
+@dataclass(frozen=True)
+class PenDigit:
+    strokes: tuple  # of (m, 2) float arrays: (x, y) with y growing downward, as on a canvas
+    label: int
+    writer: int  # 1-30
+
+
+def find_pendigits(directory: Optional[str] = None) -> Path:
+    """The trajectory file: ``directory``, then $PENDIGITS_DIR, then ``pendigits`` beside $MNIST_DIR,
+    then ``../shared/data/pendigits`` beside the project. Raises DataError saying where it looked."""
+    here = Path(__file__).resolve().parent.parent
+    places = [directory, os.environ.get("PENDIGITS_DIR")]
+    if os.environ.get("MNIST_DIR"):
+        places.append(str(Path(os.environ["MNIST_DIR"]).parent / "pendigits"))
+    places.append(str(here.parent / "shared" / "data" / "pendigits"))
+    looked = []
+    for p in places:
+        if p:
+            f = Path(p) / FILE
+            if f.is_file():
+                return f
+            looked.append(str(f))
+            if p == directory:  # an explicit folder that lacks the file is an error, not a hint
+                break
+    raise DataError(f"Pen digits not found: looked for {', '.join(looked)}. "
+                    f"Pass --pen-data DIR (the folder holding {FILE}) or set PENDIGITS_DIR.")
+
+
+def parse(text: str) -> list:
+    """UNIPEN text -> [PenDigit]. Raises DataError on a malformed file."""
+    digits, strokes, points, label, writer = [], [], None, None, None
+
+    def finish():
+        if label is not None:
+            if not strokes:
+                raise DataError(f"Pen digit {len(digits)} (label {label}) has no strokes")
+            digits.append(PenDigit(tuple(strokes), label, writer))
+
+    for n, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        try:
+            if s.startswith(".SEGMENT"):
+                finish()
+                label, writer, strokes = int(s.split('"')[1]), 0, []
+            elif s.startswith(".COMMENT") and label is not None:
+                writer = int(s.split()[2])
+            elif s == ".PEN_DOWN":
+                points = []
+            elif s == ".PEN_UP":
+                if points:
+                    xy = np.asarray(points, np.float64)
+                    xy[:, 1] *= -1  # tablet y grows upward, the canvas's downward
+                    strokes.append(xy)
+                points = None
+            elif points is not None and s:
+                x, y = s.split()
+                points.append((float(x), float(y)))
+        except (ValueError, IndexError) as e:
+            raise DataError(f"Pen digits: cannot read line {n} ({s[:40]!r}): {e}") from None
+    finish()
+    return digits
+
+
+def load_pendigits(directory: Optional[str] = None) -> list:
+    """All 7,494 pen digits, in file order."""
+    path = find_pendigits(directory)
+    try:
+        with gzip.open(path, "rt", encoding="ascii") as f:
+            digits = parse(f.read())
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise DataError(f"Pen digits: {path} is not a readable gzip text file ({e})") from None
+    if not digits:
+        raise DataError(f"Pen digits: {path} holds no digits")
+    return digits
+
+
+def pen_drawings(digits: list, widths=WIDTHS, seed: int = 0, n: Optional[int] = None):
+    """Yield (Drawing, writer) for a seeded sample of n digits (all if None), pen widths round robin.
+
+    Each digit keeps its writer's own slant; its size (35-95% of the canvas)
+    and position are random, the whole stroke on the canvas.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(digits))
+    if n is not None:
+        order = np.sort(order[:n])
+    for j, i in enumerate(order):
+        d = digits[int(i)]
+        w = widths[j % len(widths)]
+        yield place(rng, d.strokes, d.label, w, f"pen writer {d.writer}", slant_range=0.0), d.writer
