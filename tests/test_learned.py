@@ -1,0 +1,65 @@
+"""The learned feature space (knn.learned): augmentation, training, weights on disk, the embedding."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from knn import learned
+from knn.engine import Index
+
+
+def test_augment_keeps_shape_range_and_is_seeded(mnist):
+    x = tf.constant(mnist.train_images[:64, :, :, None].astype(np.float32) / 255)
+    a = learned.augment(x, tf.constant([1, 2], tf.int64)).numpy()
+    b = learned.augment(x, tf.constant([1, 2], tf.int64)).numpy()
+    c = learned.augment(x, tf.constant([1, 3], tf.int64)).numpy()
+    assert a.shape == (64, 28, 28, 1) and a.min() >= 0 and a.max() <= 1.0 + 1e-6
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    ink = (a > 0.2).sum((1, 2, 3))
+    assert ink.min() > 10  # a digit is still there (nothing shifted off the frame)
+    thicker = ink / (x.numpy() > 0.2).sum((1, 2, 3))
+    assert thicker.max() > 1.5 and thicker.min() < 1.0  # pens both wider and thinner
+
+
+def test_committed_weights_load_and_embed(mnist):
+    net = learned.embedder()
+    f = net(mnist.test_images[:50])
+    assert f.shape == (50, learned.DIM) and f.dtype == np.uint8
+    assert np.array_equal(f[:5], net(mnist.test_images[:5]))  # batch size does not change a vector
+    assert (net.classify(mnist.test_images[:500]) == mnist.test_labels[:500]).mean() > 0.97
+    assert learned.WEIGHTS.stat().st_size < 3_000_000  # small enough to commit
+
+
+def test_train_save_load_roundtrip(mnist, tmp_path):
+    steps = []
+    w = learned.train(mnist.train_images[:512], mnist.train_labels[:512], epochs=1, seed=5,
+                      progress=lambda s, n, loss: steps.append((s, n, loss)))
+    assert steps[-1][:2] == (4, 4) and all(np.isfinite(l) for _, _, l in steps)
+    path = learned.save(w, tmp_path / "w.npz")
+    back = learned.load(path)
+    assert set(back) == set(w) and all(np.array_equal(back[k], w[k]) for k in w)
+    f = learned.Embedder(back)(mnist.test_images[:20])
+    assert f.shape == (20, learned.DIM) and f.max() > 0
+    index = Index(f, mnist.test_labels[:20])  # the engine takes them as they are
+    assert index.search(f[3], 1)[1][0, 0] == 3
+
+
+def test_missing_or_corrupt_weights_say_what_to_run(tmp_path):
+    with pytest.raises(learned.WeightsError, match="python -m knn train"):
+        learned.load(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(learned.WeightsError, match="python -m knn train"):
+        learned.load(bad)
+    with pytest.raises(learned.WeightsError, match="do not fit"):
+        learned.Embedder({"w00": np.zeros(3, np.float32), "scale": np.float32(1)})
+
+
+@pytest.mark.slow
+def test_full_mnist_with_learned_features(mnist):
+    """All 60,000 / 10,000, the default pipeline and k: issue 9's bar is 99.4% (measured 99.48%)."""
+    from knn.evaluate import evaluate
+
+    e = evaluate(mnist, k=5)
+    assert e.preprocess == "learned" and e.index_size == 60000
+    assert e.accuracy >= 0.994, e.summary()
