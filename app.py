@@ -19,12 +19,19 @@ import streamlit as st  # noqa: E402
 from knn.data import DataError  # noqa: E402
 from knn.evaluate import TUTORIAL, explain  # noqa: E402
 from knn.figures import difference_heatmap, enlarge, framed, votes_chart  # noqa: E402
-from knn.preprocess import PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
+from knn.learned import WeightsError  # noqa: E402
+from knn.preprocess import DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
 from ui import MAX_TAUGHT, forget, gallery, index_for, mnist, n_taught, neighbours_csv, taught, teach  # noqa: E402
 
 CANVAS = 280
 TRAIN_SIZES = [5000, 10000, 20000, 30000, 45000, 60000]
 INPUTS = ["Draw", "Upload", "MNIST test digit"]
+SPACES = {  # what the engine compares, in one line each
+    "learned features": "64 features a small CNN learned from MNIST (thickness, slant and size matter little there); "
+                        "the neighbours are still real training digits.",
+    "pixels": "the 784 pixels themselves: every distance is the sum of the difference map below.",
+}
+PIXEL_PIPELINES = ["thicken", "redraw", "deskew", "none"]
 
 st.set_page_config(page_title="k-NN digits", page_icon="✍️", layout="wide")
 
@@ -50,16 +57,23 @@ def draw_canvas(stroke_width: int):
 
 def sidebar():
     st.sidebar.header("Settings")
-    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, 3, key="k")
+    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, 5, key="k", help="5 measured best with learned features, 3 with pixels.")
     metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
                               help="L1: sum of |pixel differences| (Manhattan). L2: Euclidean.").lower()
     weights = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="weights",
                                help="uniform: one vote each; distance: nearer neighbours count more, 1/(d+1).")
     n_train = st.sidebar.select_slider("Training digits", TRAIN_SIZES, value=60000, key="n_train",
                                        help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
-    preprocess = st.sidebar.radio("Preprocessing", ["default", "redraw", "deskew", "none"], key="preprocess",
-                                  horizontal=True, help="Each adds one step to the next one down. " + " ".join(
-                                      f"**{name}**: {what}." for name, what in reversed(PIPELINE_STEPS.items())))
+    names = list(SPACES) if DEFAULT_PIPELINE == "learned" else list(reversed(SPACES))  # the best first
+    space = st.sidebar.radio("Compare", names, key="space", horizontal=True,
+                             help=" ".join(f"**{n}**: {what}" for n, what in SPACES.items()))
+    st.sidebar.caption(SPACES[space])
+    if space == "pixels":
+        preprocess = st.sidebar.radio("Preprocessing", PIXEL_PIPELINES, key="preprocess", horizontal=True,
+                                      help="Each adds one step to the next one down. " + " ".join(
+                                          f"**{name}**: {PIPELINE_STEPS[name]}." for name in PIXEL_PIPELINES))
+    else:
+        preprocess = "learned"
     return k, metric, weights, n_train, preprocess
 
 
@@ -67,10 +81,11 @@ def explainer():
     with st.expander("How does k-nearest-neighbours decide?", expanded=False):
         st.markdown(
             "Your drawing is cropped, scaled to 20×20 and centred in 28×28 pixels, the way MNIST's digits were made. "
-            "Then it is compared with **every one** of the training digits: the **L1 (Manhattan) distance** adds up, "
-            "over all 784 pixels, how much the two images differ (0–255 per pixel). The **k** training digits with "
-            "the smallest distance vote, and the digit with most votes wins. No training, no weights: the "
-            "gallery below *is* the explanation."
+            "Then it is compared with **every one** of the 60,000 training digits: the **L1 (Manhattan) distance** "
+            "adds up how much the two differ, value by value. With **pixels** those are the 784 pixels (0–255 each); "
+            "with **learned features** they are 64 numbers a small neural network learned to read from a digit, "
+            "numbers that hardly change with the pen's thickness, slant or size. The **k** training digits with the "
+            "smallest distance vote, and the digit with most votes wins: the gallery below *is* the explanation."
         )
 
 
@@ -111,14 +126,16 @@ def show_steps(ans, preprocess: str):
     st.subheader("What the engine sees")
     s = ans.steps
     pictures = [(framed(s.crop, max(s.crop.shape)), f"ink cropped ({s.crop.shape[1]}×{s.crop.shape[0]} px)")]
-    if preprocess in ("redraw", "default"):
+    if preprocess in ("redraw", "thicken", "learned"):
         pictures.append((s.skeleton.astype(np.float32), f"pen path: width {s.width:.1f} px at MNIST scale"))
         if s.redrawn is not None:
             pictures.append((s.redrawn, "thin pen: redrawn at MNIST's width"))
     pictures += [(framed(s.fitted, 20), f"fitted into 20×20 ({s.fitted.shape[1]}×{s.fitted.shape[0]})"),
                  (s.centred, "centred by mass in 28×28")]
-    if preprocess != "none":
-        pictures.append((ans.query, "deskewed (as the index)"))
+    if preprocess == "learned":
+        pictures.append((ans.query.reshape(8, 8), "its 64 learned features (8×8)"))
+    elif preprocess != "none":
+        pictures.append((ans.image, "deskewed (as the index)"))
     for col, (n, (img, caption)) in zip(st.columns(len(pictures)), enumerate(pictures, 1)):
         col.image(enlarge(img, 96), width=98, caption=f"{n}. {caption}")
 
@@ -142,16 +159,21 @@ def sources(ans, refs) -> list:
     return [f"yours #{int(i) + 1}" if mine else refs.describe(int(i)) for i, mine in zip(ans.indices, ans.taught)]
 
 
-def neighbour_image(ans, index, j: int, preprocess: str) -> np.ndarray:
-    """The j-th neighbour as compared, (784,) uint8: a training vector or one the visitor taught."""
+def neighbour(ans, index, refs, j: int, preprocess: str):
+    """The j-th neighbour: (its vector as compared (d,), its picture (28, 28)), from the index or the visitor's own."""
     if ans.taught[j]:
-        return taught(preprocess)[0][ans.indices[j]]
-    return index.reconstruct(ans.indices[j])[0]
+        vectors, _, pictures = taught(preprocess)
+        return vectors[ans.indices[j]], pictures[ans.indices[j]]
+    vector = index.reconstruct(ans.indices[j])[0]
+    if preprocess == "learned":
+        return vector, mnist().train_images[refs.rows[ans.indices[j]]]
+    return vector, vector.reshape(28, 28)
 
 
 def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     st.subheader(f"The {len(ans.indices)} nearest training digits")
-    images = [neighbour_image(ans, index, j, preprocess) for j in range(len(ans.indices))]
+    pairs = [neighbour(ans, index, refs, j, preprocess) for j in range(len(ans.indices))]
+    images = [p for _, p in pairs]
     captions = []
     for j, pos in enumerate(ans.indices):
         if ans.taught[j]:
@@ -160,7 +182,8 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
             thick = "ᵗ" if refs.thickened[pos] else ""
             captions.append(f"#{refs.rows[pos]}{thick} · {ans.distances[j]:,.0f}")
     gallery(images, [int(v) for v in ans.labels], captions, ans.prediction)
-    notes = ["Captions: label · training index · distance; digits shown as compared."]
+    shown = "distance in the learned features" if preprocess == "learned" else "digits shown as compared"
+    notes = [f"Captions: label · training index · distance; {shown}."]
     if any(ans.labels != ans.prediction):
         notes.append("✗: label differs from the prediction.")
     if refs.thickened[ans.indices[~ans.taught]].any():
@@ -175,11 +198,15 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     pick = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick",
                         format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} ({names[j]})")
     pick = min(pick, len(images) - 1)
-    nb = images[pick].reshape(28, 28)
     c1, c2 = st.columns([1, 2])
-    c1.image(enlarge(ans.query, 140), width=142, caption="your digit (as compared)")
-    c1.image(enlarge(nb, 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
-    c2.plotly_chart(difference_heatmap(ans.query, nb, metric), width="stretch", theme=None)  # keep its own colours
+    if preprocess == "learned":
+        c1.image(enlarge(ans.query.reshape(8, 8), 140), width=142, caption="your digit's 64 features")
+        c1.image(enlarge(pairs[pick][0].reshape(8, 8), 140), width=142, caption=f"neighbour #{pick + 1}'s features")
+        c2.caption("The distance is the sum of this map: how much each of the 64 learned features differs.")
+    else:
+        c1.image(enlarge(ans.image, 140), width=142, caption="your digit (as compared)")
+        c1.image(enlarge(images[pick], 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
+    c2.plotly_chart(difference_heatmap(ans.query, pairs[pick][0], metric), width="stretch", theme=None)  # own colours
     return images
 
 
@@ -190,7 +217,7 @@ def teach_it(ans, preprocess: str):
         c1, c2, c3 = st.columns([1, 1, 1.3])
         label = c1.selectbox("This is a", list(range(10)), index=ans.prediction, key="teach_label")
         if c2.button("Teach it", key="teach"):
-            msg = teach(preprocess, ans.query, label)
+            msg = teach(preprocess, ans.query, label, ans.image)
             (st.warning if msg.startswith("You have taught") else st.success)(msg)
             st.session_state["retaught"] = True
         if c3.button(f"Forget my digits ({n_taught()})", key="forget", disabled=not n_taught()):
@@ -207,6 +234,9 @@ def main():
         index, refs = index_for(n_train, metric, preprocess)
     except DataError as e:
         st.error(f"The MNIST data could not be loaded: {e}")
+        st.stop()
+    except WeightsError as e:
+        st.error(f"The learned features are not available: {e} Choose **pixels** in the sidebar meanwhile.")
         st.stop()
     explainer()
     left, right = st.columns([1, 1.4], gap="large")
@@ -232,7 +262,7 @@ def main():
         ans = explain(index, picture, k, weights, preprocess, taught=taught(preprocess))  # show the new neighbour now
     images = show_neighbours(ans, index, refs, metric, preprocess)
     st.session_state["last"] = {  # for the Evaluate page's map
-        "query": ans.query, "preprocess": preprocess, "prediction": ans.prediction, "neighbours": np.stack(images),
+        "query": ans.image, "preprocess": preprocess, "prediction": ans.prediction, "neighbours": np.stack(images),
     }
 
 

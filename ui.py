@@ -19,7 +19,7 @@ from knn.data import load_mnist
 from knn.evaluate import build_index
 from knn.figures import enlarge
 
-MAX_TAUGHT = 100  # digits one visitor may teach: bounded memory per session (784 bytes each)
+MAX_TAUGHT = 100  # digits one visitor may teach: bounded memory per session (under 2 kB each)
 
 
 def _keep_keras_session() -> None:
@@ -50,27 +50,29 @@ def mnist():
 def index_for(n_train: int, metric: str, preprocess: str):
     """(Index, References) for a setting; read-only and shared by every visitor."""
     index, refs = build_index(mnist(), None if n_train == 60000 else n_train, 0, metric, preprocess)
-    index.search(np.zeros(784, np.uint8), 1)  # compile the single-query path now, not on a visitor's first stroke
+    index.search(np.zeros(index.dim, np.uint8), 1)  # compile the single-query path now, not on a visitor's first stroke
     return index, refs
 
 
 # ---- the visitor's own taught digits (session-local) ----
 
 def taught(preprocess: str):
-    """(vectors (m, 784) uint8, labels (m,)) this visitor taught under a pipeline, or None."""
+    """(vectors (m, d) uint8 as compared, labels (m,), pictures (m, 28, 28)) taught under a pipeline, or None."""
     items = st.session_state.get("taught", {}).get(preprocess, [])
     if not items:
         return None
-    return np.stack([v for v, _ in items]), np.array([y for _, y in items], np.int64)
+    return (np.stack([v for v, _, _ in items]), np.array([y for _, y, _ in items], np.int64),
+            np.stack([p for _, _, p in items]))
 
 
-def teach(preprocess: str, query: np.ndarray, label: int) -> str:
-    """Add a digit as compared to this visitor's set; returns a message for the visitor."""
+def teach(preprocess: str, query: np.ndarray, label: int, picture: np.ndarray) -> str:
+    """Add a digit (its vector as compared and its 28x28 picture) to this visitor's set; returns a message."""
     store = st.session_state.setdefault("taught", {})
     items = store.setdefault(preprocess, [])
     if sum(len(v) for v in store.values()) >= MAX_TAUGHT:
         return f"You have taught {MAX_TAUGHT} digits, the most one visitor can. Forget them to teach more."
-    items.append((np.asarray(query, np.uint8).reshape(784).copy(), int(label)))
+    items.append((np.asarray(query, np.uint8).reshape(-1).copy(), int(label),
+                  np.asarray(picture, np.uint8).reshape(28, 28).copy()))
     return f"Taught: this drawing is a {label}. It is now one of your neighbours (marked ★), for this session only."
 
 

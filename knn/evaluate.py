@@ -18,7 +18,7 @@ import numpy as np
 from knn.data import Mnist
 from knn.engine import Index, vote
 from knn.drawn import BROWSER_DIGITS, WIDTHS, drawings
-from knn.preprocess import ImageError, mnist_steps, read_image, thicken, transform
+from knn.preprocess import ImageError, mnist_steps, pipeline_name, read_image, thicken, transform
 
 TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
 Progress = Optional[Callable[[int, int], None]]  # called with (done, total)
@@ -31,6 +31,20 @@ def subset(n_total: int, n: Optional[int], seed: int) -> np.ndarray:
     if not 1 <= n <= n_total:
         raise ValueError(f"subset size must be between 1 and {n_total}; got {n}")
     return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
+
+
+def vectors(images: np.ndarray, preprocess: str = "default") -> np.ndarray:
+    """(n, 28, 28) uint8 MNIST-format images -> (n, d) uint8: what the engine compares under a pipeline.
+
+    Pixel pipelines: the 784 pixels after :func:`knn.preprocess.transform`.
+    "learned": the 64 learned features (:mod:`knn.learned`).
+    """
+    preprocess = pipeline_name(preprocess)
+    images = np.asarray(images, np.uint8).reshape(-1, 28, 28)
+    if preprocess == "learned":
+        from knn.learned import embedder
+        return embedder()(images)
+    return transform(images, preprocess).reshape(len(images), 784)
 
 
 @dataclass(frozen=True)
@@ -55,18 +69,26 @@ def build_index(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0,
     """An Index over a training subset and its References.
 
     "none": the raw training digits. "deskew", "redraw": deskewed.
-    "default": each training digit and a thickened copy (originals first, so exact ties go to the original),
-    all deskewed like the queries.
+    "thicken": each training digit and a thickened copy (originals first, so exact ties go to the original),
+    all deskewed like the queries. "learned": the digits' learned features.
     """
+    preprocess = pipeline_name(preprocess)
     rows = subset(len(mnist.train_labels), n_train, seed)
     images = mnist.train_images[rows]
     thick = np.zeros(len(rows), bool)
-    if preprocess == "default":
+    if preprocess == "thicken":
         images = np.concatenate([images, thicken(images)])
         rows, thick = np.concatenate([rows, rows]), np.concatenate([thick, ~thick])
     refs = References(rows=rows, labels=mnist.train_labels[rows], thickened=thick)
-    vectors = transform(images, preprocess).reshape(len(rows), 784)
-    return Index(vectors, refs.labels, metric=metric), refs
+    if preprocess == "learned":  # a CNN pass over every training digit: computed once, kept on disk
+        from knn import cache
+        from knn.learned import fingerprint
+
+        settings = dict(images=cache.checksum(images), weights=fingerprint())
+        x = cache.cached("features", settings, lambda: {"vectors": vectors(images, preprocess)})["vectors"]
+    else:
+        x = vectors(images, preprocess)
+    return Index(x, refs.labels, metric=metric), refs
 
 
 @dataclass
@@ -74,11 +96,12 @@ class Evaluation:
     accuracy: float
     errors: int
     n_train: int
-    index_size: int  # vectors searched: the training digits, plus their variants under "default"
+    index_size: int  # vectors searched: the training digits, plus their variants under "thicken"
     n_test: int
     k: int
     metric: str
     preprocess: str
+    weights: str
     seconds: float
     queries_per_second: float
     predictions: np.ndarray  # (n_test,) predicted labels
@@ -96,16 +119,17 @@ def evaluate(mnist: Mnist, n_train: Optional[int] = None, n_test: Optional[int] 
              progress: Progress = None, index: Optional[Index] = None, chunk: int = 512) -> Evaluation:
     """Classify the test subset with a k-NN index over the training subset.
 
-    ``seconds`` and ``queries_per_second`` time the search and vote only
-    (not loading or building the index).
+    ``seconds`` and ``queries_per_second`` time the queries' transform
+    (deskew or learned features), search and vote; not loading or building the index.
     """
+    preprocess = pipeline_name(preprocess)
     if index is None:
         index, refs = build_index(mnist, n_train, seed, metric, preprocess)
         n_train = refs.n_train
     rows = subset(len(mnist.test_labels), n_test, seed + 1)
-    queries = transform(mnist.test_images[rows], preprocess).reshape(len(rows), 784)
-    predictions = np.empty(len(rows), np.int64)
     start = time.perf_counter()
+    queries = vectors(mnist.test_images[rows], preprocess)
+    predictions = np.empty(len(rows), np.int64)
     for s in range(0, len(rows), chunk):
         predictions[s:s + chunk], _ = index.classify(queries[s:s + chunk], k, weights)
         if progress:
@@ -115,19 +139,19 @@ def evaluate(mnist: Mnist, n_train: Optional[int] = None, n_test: Optional[int] 
     return Evaluation(
         accuracy=1 - errors / len(rows), errors=errors, n_train=n_train or len(mnist.train_labels),
         index_size=index.ntotal, n_test=len(rows), k=k,
-        metric=index.metric, preprocess=preprocess, seconds=seconds,
+        metric=index.metric, preprocess=preprocess, weights=weights, seconds=seconds,
         queries_per_second=len(rows) / seconds, predictions=predictions, test_rows=rows,
     )
 
 
 def steps_for(image, preprocess: str = "default"):
     """Any picture -> preprocess.Steps under a pipeline (hairlines redrawn from "redraw" on)."""
-    return mnist_steps(read_image(image), normalise_width=preprocess in ("redraw", "default"))
+    return mnist_steps(read_image(image), normalise_width=pipeline_name(preprocess) in ("redraw", "thicken", "learned"))
 
 
 def query_from_image(image, preprocess: str = "default") -> np.ndarray:
-    """Any picture -> the (784,) uint8 vector the engine compares. Raises ImageError."""
-    return transform(steps_for(image, preprocess).centred, preprocess).reshape(784)
+    """Any picture -> the (d,) uint8 vector the engine compares. Raises ImageError."""
+    return vectors(steps_for(image, preprocess).centred, preprocess)[0]
 
 
 SIZE_BANDS = ((0.35, 0.55), (0.55, 0.75), (0.75, 0.95))
@@ -135,58 +159,94 @@ SIZE_BANDS = ((0.35, 0.55), (0.55, 0.75), (0.75, 0.95))
 
 @dataclass
 class DrawnEvaluation:
-    """Accuracy on the drawn-digit benchmark (:mod:`knn.drawn`), overall and per pen width and size."""
+    """Accuracy on drawings (:mod:`knn.drawn` or :mod:`knn.pen`), overall, per pen width, size and group."""
 
+    set: str  # "drawn" (MNIST test digits redrawn) or "pen" (real pen digits)
     accuracy: float
     errors: int
     n: int
     k: int
     metric: str
     preprocess: str
+    weights: str
     seconds: float  # drawing, preprocessing, search and vote
     by_width: dict  # pen width (px) -> accuracy
     by_size: dict  # "35-55%" -> accuracy
-    browser: float  # accuracy on the browser test's own strokes
+    by_group: dict  # "browser" strokes, or writers -> accuracy
+    confusion: list  # (10, 10) counts, rows true label
     predictions: np.ndarray
     labels: np.ndarray
     widths: np.ndarray
     sizes: np.ndarray
+    images: np.ndarray  # (n, 28, 28) uint8: each drawing in MNIST format, as the pipeline made it
 
     def summary(self) -> dict:
         d = asdict(self)
-        for key in ("predictions", "labels", "widths", "sizes"):
+        for key in ("predictions", "labels", "widths", "sizes", "images"):
             del d[key]
         return d
 
+    @property
+    def browser(self) -> float:
+        return self.by_group.get("browser", float("nan"))
 
-def evaluate_drawn(index: Index, mnist: Mnist, per_width: int = 300, seed: int = 0, k: int = 3,
-                   preprocess: str = "default", weights: str = "uniform", widths=WIDTHS,
-                   progress: Progress = None) -> DrawnEvaluation:
-    """Draw ``per_width`` MNIST test digits at every pen width (plus the browser digits) and classify them."""
+
+def evaluate_drawings(index: Index, items, total: int, set_name: str, k: int = 5, preprocess: str = "default",
+                      weights: str = "uniform", widths=WIDTHS, progress: Progress = None) -> DrawnEvaluation:
+    """Classify (Drawing, group) pairs the way the page reads a canvas; see :class:`DrawnEvaluation`."""
+    preprocess = pipeline_name(preprocess)
     start = time.perf_counter()
-    total = (per_width + len(BROWSER_DIGITS)) * len(widths)
-    queries, labels, pens, sizes, browser = [], [], [], [], []
-    for d in drawings(mnist.test_images, mnist.test_labels, per_width, seed, widths):
-        queries.append(query_from_image(d.image, preprocess))
-        labels.append(d.label), pens.append(d.width), sizes.append(d.size), browser.append(d.source == "browser")
-        if progress and len(queries) % 50 == 0:
-            progress(len(queries), total)
-    labels, pens, sizes, browser = map(np.asarray, (labels, pens, sizes, browser))
-    predictions, _ = index.classify(np.stack(queries), k, weights)
+    images, labels, pens, sizes, groups = [], [], [], [], []
+    for d, group in items:
+        images.append(steps_for(d.image, preprocess).centred)
+        labels.append(d.label), pens.append(d.width), sizes.append(d.size), groups.append(group)
+        if progress and len(images) % 50 == 0:
+            progress(len(images), total)
+    images, labels, pens, sizes, groups = map(np.asarray, (images, labels, pens, sizes, groups))
+    predictions, _ = index.classify(vectors(images, preprocess), k, weights)
     if progress:
         progress(total, total)
     ok = predictions == labels
     band = {f"{lo:.0%}-{hi:.0%}": ok[(sizes >= lo) & (sizes < hi)] for lo, hi in SIZE_BANDS}
+    confusion = np.zeros((10, 10), np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
     return DrawnEvaluation(
-        accuracy=float(ok.mean()), errors=int((~ok).sum()), n=len(ok), k=k, metric=index.metric,
-        preprocess=preprocess, seconds=time.perf_counter() - start,
+        set=set_name, accuracy=float(ok.mean()), errors=int((~ok).sum()), n=len(ok), k=k, metric=index.metric,
+        preprocess=preprocess, weights=weights, seconds=time.perf_counter() - start,
         by_width={int(w): float(ok[pens == w].mean()) for w in widths},
         by_size={name: float(v.mean()) for name, v in band.items() if len(v)},
-        browser=float(ok[browser].mean()), predictions=predictions, labels=labels, widths=pens, sizes=sizes,
+        by_group={str(g): float(ok[groups == g].mean()) for g in sorted(set(groups.tolist()))},
+        confusion=confusion.tolist(), predictions=predictions, labels=labels, widths=pens, sizes=sizes,
+        images=images,
     )
 
 
-def predict_files(index: Index, refs: References, paths, k: int = 3, preprocess: str = "default",
+def evaluate_drawn(index: Index, mnist: Mnist, per_width: int = 300, seed: int = 0, k: int = 5,
+                   preprocess: str = "default", weights: str = "uniform", widths=WIDTHS,
+                   progress: Progress = None) -> DrawnEvaluation:
+    """Draw ``per_width`` MNIST test digits at every pen width (plus the browser digits) and classify them."""
+    total = (per_width + len(BROWSER_DIGITS)) * len(widths)
+    items = ((d, "browser" if d.source == "browser" else "MNIST test digits")
+             for d in drawings(mnist.test_images, mnist.test_labels, per_width, seed, widths))
+    return evaluate_drawings(index, items, total, "drawn", k, preprocess, weights, widths, progress)
+
+
+def evaluate_pen(index: Index, digits: list, n: Optional[int] = None, seed: int = 0, k: int = 5,
+                 preprocess: str = "default", weights: str = "uniform", widths=WIDTHS,
+                 progress: Progress = None) -> DrawnEvaluation:
+    """Render real pen digits (:mod:`knn.pen`; all, or a seeded n) as canvas drawings and classify them.
+
+    Groups: ``knn.pen.WRITER_GROUPS``.
+    """
+    from knn.pen import WRITER_GROUPS, pen_drawings
+
+    group = {w: name for name, writers in WRITER_GROUPS.items() for w in writers}
+    items = ((d, group[w]) for d, w in pen_drawings(digits, widths, seed, n))
+    total = len(digits) if n is None else n
+    return evaluate_drawings(index, items, total, "pen", k, preprocess, weights, widths, progress)
+
+
+def predict_files(index: Index, refs: References, paths, k: int = 5, preprocess: str = "default",
                   weights: str = "uniform") -> list:
     """Classify picture files in one batch; one dict per file, in order.
 
@@ -198,14 +258,14 @@ def predict_files(index: Index, refs: References, paths, k: int = 3, preprocess:
     for p in paths:
         try:
             with open(p, "rb") as f:
-                queries.append(query_from_image(f.read(), preprocess))
+                queries.append(steps_for(f.read(), preprocess).centred)
             ok.append(len(results))
             results.append({"file": str(p)})
         except (OSError, ImageError) as e:
             msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             results.append({"file": str(p), "error": msg})
     if queries:
-        dist, idx, nlabels = index.neighbours(np.stack(queries), k)
+        dist, idx, nlabels = index.neighbours(vectors(np.stack(queries), preprocess), k)
         labels, shares = vote(nlabels, dist, weights)
         for j, r in enumerate(ok):
             results[r].update(
@@ -223,7 +283,8 @@ class Answer:
     """Everything the page shows about one picture."""
 
     steps: object  # preprocess.Steps: crop, skeleton, redrawn, fitted, centred
-    query: np.ndarray  # (28, 28) uint8: what the engine compares (after the pipeline's transform)
+    image: np.ndarray  # (28, 28) uint8: the picture after the pipeline's transform (deskewed or as centred)
+    query: np.ndarray  # (d,) uint8: what the engine compares (the image's pixels, or its learned features)
     prediction: int
     shares: np.ndarray  # (10,) vote shares
     distances: np.ndarray  # (k,) nearest first
@@ -232,12 +293,13 @@ class Answer:
     taught: np.ndarray  # (k,) bool: the neighbour is one of the visitor's own taught digits
     runner_up: Optional[int]  # the nearest class other than the prediction, if within reach
     gap: Optional[float]  # distance of runner_up's nearest minus the prediction's nearest
-    seconds: float  # search and vote
+    seconds: float  # features (learned or deskewed), search and vote
 
 
-def distances_to(vectors: np.ndarray, query: np.ndarray, metric: str = "l1") -> np.ndarray:
-    """Exact distances (m,) from a query (784,) to a few vectors (m, 784), as the engine defines them."""
-    d = np.asarray(vectors, np.int32).reshape(-1, 784) - np.asarray(query, np.int32).reshape(784)
+def distances_to(points: np.ndarray, query: np.ndarray, metric: str = "l1") -> np.ndarray:
+    """Exact distances (m,) from a query (d,) to a few vectors (m, d), as the engine defines them."""
+    q = np.asarray(query, np.int32).reshape(-1)
+    d = np.asarray(points, np.int32).reshape(-1, len(q)) - q
     return np.abs(d).sum(1).astype(np.float64) if metric == "l1" else np.sqrt((d * d).sum(1).astype(np.float64))
 
 
@@ -247,14 +309,15 @@ def explain(index: Index, image, k: int = 1, weights: str = "uniform", preproces
 
     ``gap`` compares the nearest neighbour of the predicted class with the
     nearest of any other class among the ``reach`` nearest: a large gap means
-    no other digit comes close. ``taught`` = (vectors (m, 784) as compared,
+    no other digit comes close. ``taught`` = (vectors (m, d) as compared,
     labels (m,)) are a visitor's own digits, searched exactly next to the
     index; on equal distance the index's digit comes first. Raises
     ImageError for pictures with no digit.
     """
     steps = steps_for(image, preprocess)
-    query = transform(steps.centred, preprocess).reshape(28, 28)
+    picture = transform(steps.centred, preprocess).reshape(28, 28)
     start = time.perf_counter()
+    query = vectors(steps.centred, preprocess)[0]
     dist, idx, lab = (a[0] for a in index.neighbours(query, max(k, min(reach, index.ntotal))))
     mine = np.zeros(len(dist), bool)
     if taught is not None and len(taught[1]):
@@ -272,5 +335,5 @@ def explain(index: Index, image, k: int = 1, weights: str = "uniform", preproces
     own = np.nonzero(lab == pred)[0]
     runner_up = int(lab[other[0]]) if len(other) else None
     gap = float(dist[other[0]] - dist[own[0]]) if len(other) else None
-    return Answer(steps=steps, query=query, prediction=pred, shares=shares[0], distances=dist[:k],
+    return Answer(steps=steps, image=picture, query=query, prediction=pred, shares=shares[0], distances=dist[:k],
                   indices=idx[:k], labels=lab[:k], taught=mine[:k], runner_up=runner_up, gap=gap, seconds=seconds)

@@ -59,14 +59,19 @@ def votes_chart(shares: np.ndarray, prediction: int) -> go.Figure:
 def difference_heatmap(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1") -> go.Figure:
     """Heatmap of |query - neighbour| per pixel (0-255): where the distance comes from.
 
-    The title gives the total: the sum of the map for L1, the square root of
-    the sum of its squares for L2.
+    Works for any square number of values: 784 pixels as 28x28, or 64
+    learned features as 8x8 (feature 8r + c at row r, column c). The title
+    gives the total: the sum of the map for L1, the square root of the sum
+    of its squares for L2.
     """
-    d = np.abs(query.reshape(28, 28).astype(np.int64) - neighbour.reshape(28, 28).astype(np.int64))
+    q, n = np.asarray(query).reshape(-1), np.asarray(neighbour).reshape(-1)
+    side = int(round(np.sqrt(q.size)))
+    d = np.abs(q.astype(np.int64) - n.astype(np.int64)).reshape(side, side)
     total = d.sum() if metric == "l1" else float(np.sqrt((d * d).sum()))
+    where = "row %{y}, column %{x}" if side == 28 else "feature " + str(side) + " x %{y} + %{x}"
     fig = go.Figure(go.Heatmap(
         z=d, colorscale=HEAT, zmin=0, zmax=255,
-        hovertemplate="row %{y}, column %{x}: |difference| %{z}<extra></extra>",
+        hovertemplate=where + ": |difference| %{z}<extra></extra>",
         colorbar=dict(title="|diff|", thickness=12),
     ))
     fig.update_layout(
@@ -148,3 +153,20 @@ def pca_scatter(coords: np.ndarray, labels: np.ndarray, you: np.ndarray = None, 
     fig.update_layout(xaxis_title=f"first principal component{ex}", yaxis_title=f"second{ey}", height=560,
                       margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"))
     return fig
+
+
+def contact_sheet(images: np.ndarray, captions, per_row: int = 20, scale: int = 2):
+    """A PIL picture of many 28x28 digits in a grid, each enlarged ``scale`` times with a caption under it."""
+    from PIL import Image, ImageDraw
+
+    images = np.asarray(images, np.uint8).reshape(-1, 28, 28)
+    cell_w, cell_h = 28 * scale + 4, 28 * scale + 16
+    rows = max(1, -(-len(images) // per_row))
+    sheet = Image.new("L", (min(max(len(images), 1), per_row) * cell_w, rows * cell_h), 40)
+    draw = ImageDraw.Draw(sheet)
+    for j, (img, cap) in enumerate(zip(images, captions)):
+        r, c = divmod(j, per_row)
+        x, y = c * cell_w + 2, r * cell_h + 2
+        sheet.paste(Image.fromarray(img).resize((28 * scale, 28 * scale), Image.Resampling.NEAREST), (x, y))
+        draw.text((x, y + 28 * scale + 1), str(cap), fill=230)
+    return sheet

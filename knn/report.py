@@ -22,8 +22,8 @@ import numpy as np
 from knn import cache
 from knn.data import Mnist
 from knn.engine import vote
-from knn.evaluate import build_index, subset
-from knn.preprocess import transform
+from knn.evaluate import build_index, subset, vectors
+from knn.preprocess import pipeline_name, transform
 
 K_MAX = 20
 Progress = Optional[Callable[[int, int], None]]
@@ -42,13 +42,17 @@ def neighbour_table(mnist: Mnist, n_train: Optional[int] = None, n_test: Optiona
     ``labels`` (n, 20), ``train_rows`` (n, 20: MNIST training index of each
     neighbour) and ``thickened`` (n, 20, bool).
     """
+    preprocess = pipeline_name(preprocess)
     settings = dict(n_train=n_train, n_test=n_test, seed=seed, metric=metric, preprocess=preprocess,
                     k_max=K_MAX, data=checksum or data_checksum(mnist))
+    if preprocess == "learned":  # new weights, new neighbours
+        from knn.learned import fingerprint
+        settings["features"] = fingerprint()
 
     def compute():
         index, refs = build_index(mnist, n_train, seed, metric, preprocess)
         rows = subset(len(mnist.test_labels), n_test, seed + 1)  # the same test subset as evaluate()
-        queries = transform(mnist.test_images[rows], preprocess).reshape(len(rows), 784)
+        queries = vectors(mnist.test_images[rows], preprocess)
         dist = np.empty((len(rows), K_MAX))
         pos = np.empty((len(rows), K_MAX), np.int64)
         for s in range(0, len(rows), chunk):
@@ -90,6 +94,7 @@ def pca_map(mnist: Mnist, preprocess: str = "default", checksum: Optional[str] =
     training digits (the first two components of 10,000 digits are those of
     all 60,000 to within plotting precision).
     """
+    preprocess = pipeline_name(preprocess)
     settings = dict(preprocess=preprocess, fit_on=fit_on, seed=seed, data=checksum or data_checksum(mnist))
 
     def compute():

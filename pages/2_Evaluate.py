@@ -17,6 +17,8 @@ import streamlit as st  # noqa: E402
 from knn import report  # noqa: E402
 from knn.data import DataError  # noqa: E402
 from knn.evaluate import TUTORIAL  # noqa: E402
+from knn.learned import WeightsError  # noqa: E402
+from knn.preprocess import DEFAULT_PIPELINE  # noqa: E402
 from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter  # noqa: E402
 from ui import gallery, mnist  # noqa: E402
 
@@ -24,8 +26,8 @@ st.set_page_config(page_title="Evaluate · k-NN digits", page_icon="📊", layou
 
 FULL = (None, None, "60,000 / 10,000")
 SMALL = (TUTORIAL["n_train"], TUTORIAL["n_test"], "5,000 / 200")
-CURVES = [(size, metric, pre) for size in (FULL, SMALL) for pre in ("none", "default") for metric in ("l1", "l2")]
-PIPELINE_NAMES = {"none": "raw pixels", "default": "default preprocessing"}
+PIPELINE_NAMES = {"none": "raw pixels", "thicken": "best pixel pipeline", "learned": "learned features"}
+CURVES = [(size, metric, pre) for size in (FULL, SMALL) for pre in PIPELINE_NAMES for metric in ("l1", "l2")]
 MAP_POINTS = 6000  # training digits drawn on the map (all 60,000 would slow the browser)
 
 
@@ -72,8 +74,8 @@ def curves_section(tables):
 
 
 def confusion_section(tables):
-    table = tables[(FULL, "l1", "default")]
-    st.subheader("Where it fails (L1, default preprocessing, 60,000 / 10,000)")
+    table = tables[(FULL, "l1", DEFAULT_PIPELINE)]
+    st.subheader(f"Where it fails (L1, {PIPELINE_NAMES[DEFAULT_PIPELINE]}, 60,000 / 10,000)")
     k = st.slider("k for this section", 1, report.K_MAX, 3, key="eval_k")
     pred = report.predictions(table, k)
     truth = table["truth"]
@@ -119,10 +121,11 @@ def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
 
 def map_section():
     st.subheader("The training set on a map")
-    pca = report.pca_map(mnist(), "default", checksum())
+    last = st.session_state.get("last")
+    pipeline = last["preprocess"] if last is not None else "thicken"
+    pca = report.pca_map(mnist(), pipeline, checksum())
     data = mnist()
     sample = np.random.default_rng(0).choice(len(data.train_labels), MAP_POINTS, replace=False)
-    last = st.session_state.get("last")
     you = nbs = None
     if last is not None:
         you = report.project(pca, last["query"])
@@ -130,11 +133,12 @@ def map_section():
     fig = pca_scatter(pca["coords"][sample], data.train_labels[sample], you, nbs, pca["explained"])
     st.plotly_chart(fig, width="stretch", key="map")
     if last is None:
-        st.caption("The first two principal components of the (deskewed) training digits, 6,000 of them. "
+        st.caption("The first two principal components of the deskewed training digits' pixels, 6,000 of them. "
                    "Draw a digit on the main page and it appears here as a star, with its nearest neighbours circled.")
     else:
         st.caption(f"The star is your last drawing (read as {last['prediction']}); circles are its nearest neighbours. "
-                   "Two components keep only part of the picture: neighbours in 784 dimensions may look far apart here.")
+                   "The map shows pixels (as the pipeline made them), and two components keep only part of the "
+                   "picture: neighbours may look far apart here, all the more so with learned features.")
 
 
 def main():
@@ -143,6 +147,9 @@ def main():
         tables = load_tables()
     except DataError as e:
         st.error(f"The MNIST data could not be loaded: {e}")
+        st.stop()
+    except WeightsError as e:
+        st.error(f"The learned features are not available: {e}")
         st.stop()
     curves_section(tables)
     confusion_section(tables)

@@ -146,3 +146,39 @@ def test_taught_digits_are_capped(app, monkeypatch):
 def test_neighbours_download_as_csv(app):
     app.radio(key="input").set_value("MNIST test digit").run()
     assert len(app.get("download_button")) == 1
+
+
+def test_compare_learned_features_or_pixels(app):
+    """The default compares learned features; pixels bring back the pixel pipelines and their steps."""
+    app.radio(key="input").set_value("MNIST test digit").run()
+    app.session_state.test_row = 0  # a 7
+    app.run()
+    assert app.radio(key="space").value == "learned features"
+    assert prediction(app) == ["7"]
+    assert any("64 learned features" in c for c in captions(app))
+    assert any("64 features a small CNN learned" in c.value for c in app.sidebar.caption)
+    app.radio(key="space").set_value("pixels").run()
+    assert not app.exception and prediction(app) == ["7"]
+    assert app.radio(key="preprocess").value == "thicken"
+    assert any("deskewed (as the index)" in c for c in captions(app))
+    app.radio(key="preprocess").set_value("none").run()
+    assert not app.exception and prediction(app) == ["7"]
+
+
+def test_missing_weights_are_reported(monkeypatch, app, tmp_path):
+    import streamlit as st
+
+    from knn import learned
+
+    st.cache_resource.clear()
+    learned.embedder.cache_clear()
+    monkeypatch.setattr(learned, "WEIGHTS", tmp_path / "missing.npz")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert any("learned features are not available" in e.value and "python -m knn train" in e.value for e in at.error)
+    at.radio(key="space").set_value("pixels").run()  # the pixel pipelines still work
+    at.radio(key="input").set_value("MNIST test digit").run()
+    assert not at.exception and len(prediction(at)) == 1
+    monkeypatch.undo()
+    learned.embedder.cache_clear()
+    st.cache_resource.clear()

@@ -18,7 +18,7 @@ def test_bench_json_small():
         assert res["exact"], res  # every peer agrees with NumPy on the distances
         assert res["batch_qps"] > 0 and res["single_p50_ms"] > 0 and res["index_mb"] > 0
     assert set(out["ratios"]) == set(names[1:])
-    assert out["extra"]["name"] == "this engine, default preprocessing" and out["extra"]["batch_qps"] > 0
+    assert out["extra"]["name"] == "this engine, default pipeline (learned)" and out["extra"]["batch_qps"] > 0
     assert "cores" in out["machine"]
 
 

@@ -29,7 +29,7 @@ def test_tutorial_setting_json():
     r = run("evaluate", "--train", "5000", "--test", "200", "--k", "1", "--preprocess", "none", "--seed", "0", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "preprocess",
+    assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "preprocess", "weights",
                         "seconds", "queries_per_second"}
     assert out["n_train"] == 5000 and out["n_test"] == 200 and out["preprocess"] == "none"
     assert out["accuracy"] == 1 - out["errors"] / 200
@@ -103,7 +103,7 @@ def test_errors_are_one_line(tmp_path, drawn_files):
     r = run("predict", str(tmp_path / "missing.png"))
     assert r.returncode == 1 and "No such file" in r.stderr and "Traceback" not in r.stderr
     r = run("predict", "--k", "200000", str(drawn))
-    assert_one_line_error(r, "k must be between 1 and 120000; got 200000")  # 60,000 digits and their thickened copies
+    assert_one_line_error(r, "k must be between 1 and 60000; got 200000")  # the learned index: one vector per training digit
 
 
 @pytest.mark.slow
@@ -113,3 +113,32 @@ def test_full_raw_evaluation_is_exact():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["errors"] == 369 and out["accuracy"] == pytest.approx(0.9631)
+
+
+def test_pen_set_reports_widths_groups_and_confusions(tmp_path):
+    sheet = tmp_path / "errors.png"
+    r = run("evaluate", "--set", "pen", "--n", "140", "--train", "20000", "--errors", str(sheet))
+    assert r.returncode == 0, r.stderr
+    assert "real pen digits: accuracy" in r.stdout and "by pen width: 8 px" in r.stdout
+    assert "writers 1-10" in r.stdout and "confusion" in r.stdout
+    assert sheet.exists() and Image.open(sheet).size[0] > 0
+    r = run("evaluate", "--set", "pen", "--n", "70", "--json")
+    out = json.loads(r.stdout)
+    assert out["set"] == "pen" and out["n"] == 70 and out["preprocess"] == "learned"
+    assert set(out["by_width"]) == {"8", "12", "16", "20", "24", "32", "40"}
+    assert sum(map(sum, out["confusion"])) == 70
+    assert_one_line_error(run("evaluate", "--set", "pen", "--pen-data", str(tmp_path)), "Pen digits not found")
+    assert_one_line_error(run("evaluate", "--set", "pen", "--n", "0"), "--n must be between 1 and 7494; got 0")
+
+
+def test_train_writes_weights_the_pipeline_can_use(tmp_path):
+    out = tmp_path / "w.npz"
+    r = run("train", "--train", "512", "--epochs", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "trained 1 epochs on 512 digits" in r.stdout and str(out) in r.stdout
+    from knn import learned
+
+    w = learned.load(out)
+    assert int(w["seed"]) == 0 and learned.Embedder(w).dim == 64
+    assert_one_line_error(run("train", "--epochs", "0"), "--epochs must be at least 1; got 0")
+    assert_one_line_error(run("train", "--train", "100"), "--train must be at least 128")

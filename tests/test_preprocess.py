@@ -130,5 +130,5 @@ def test_deskew_straightens_a_slanted_bar():
 def test_transform_names():
     x = np.zeros((2, 28, 28), np.uint8)
     assert transform(x, "none") is not None
-    with pytest.raises(ValueError, match="pipeline"):
+    with pytest.raises(ValueError, match="preprocess must be one of"):
         transform(x, "fancy")
