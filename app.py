@@ -81,7 +81,7 @@ def explainer():
     with st.expander("How does k-nearest-neighbours decide?", expanded=False):
         st.markdown(
             "Your drawing is cropped, scaled to 20×20 and centred in 28×28 pixels, the way MNIST's digits were made. "
-            "Then it is compared with **every one** of the 60,000 training digits: the **L1 (Manhattan) distance** "
+            "Then it is compared with **every one** of the training digits: the **L1 (Manhattan) distance** "
             "adds up how much the two differ, value by value. With **pixels** those are the 784 pixels (0–255 each); "
             "with **learned features** they are 64 numbers a small neural network learned to read from a digit, "
             "numbers that hardly change with the pen's thickness, slant or size. The **k** training digits with the "
