@@ -150,7 +150,7 @@ def show_answer(ans, k: int):
     else:
         c1.caption(f"Confidence: the nearest **{ans.runner_up}** is {ans.gap:,.0f} farther than the nearest "
                    f"**{ans.prediction}** ({ans.gap / max(ans.distances[0], 1):.0%} of its distance).")
-    c1.caption(f"Search and vote: {ans.seconds * 1000:.1f} ms")
+    c1.caption(f"Features, search and vote: {ans.seconds * 1000:.1f} ms")
     c2.plotly_chart(votes_chart(ans.shares, ans.prediction), width="stretch", config={"displayModeBar": False})
 
 

@@ -30,7 +30,10 @@ def _keep_keras_session() -> None:
     a third of the server's CPU with ten visitors drawing (py-spy), and this
     app holds no Keras state to reset, so the call becomes a no-op.
     """
-    keras = sys.modules.get("keras")
+    try:
+        import keras  # imported now, so the patch is in place before the learned features load Keras
+    except ImportError:
+        keras = sys.modules.get("keras")
     if keras is not None:
         try:
             keras.backend.clear_session = lambda *args, **kwargs: None

@@ -47,6 +47,7 @@ def test_picking_a_cell_lists_its_digits(eval_cache):
     caps = [c for img in at.get("image") for c in img.captions]
     shown = [c for c in caps if "test #" in c]
     assert len(shown) == min(n, 12) and n > 0
+    at.selectbox(key="cell_true").set_value(7)
     at.selectbox(key="cell_pred").set_value(7).run()  # the diagonal: correctly read sevens
     assert any("labelled 7, read as 7" in s.value for s in at.subheader)
 
