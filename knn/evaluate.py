@@ -149,11 +149,6 @@ def steps_for(image, preprocess: str = "default"):
     return mnist_steps(read_image(image), normalise_width=pipeline_name(preprocess) in ("redraw", "thicken", "learned"))
 
 
-def query_from_image(image, preprocess: str = "default") -> np.ndarray:
-    """Any picture -> the (d,) uint8 vector the engine compares. Raises ImageError."""
-    return vectors(steps_for(image, preprocess).centred, preprocess)[0]
-
-
 SIZE_BANDS = ((0.35, 0.55), (0.55, 0.75), (0.75, 0.95))
 
 
