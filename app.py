@@ -17,11 +17,11 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from knn.data import DataError  # noqa: E402
-from knn.evaluate import TUTORIAL, explain  # noqa: E402
+from knn.evaluate import TUTORIAL  # noqa: E402
 from knn.figures import difference_heatmap, enlarge, framed, votes_chart  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
 from knn.preprocess import DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
-from ui import MAX_TAUGHT, forget, gallery, index_for, mnist, n_taught, neighbours_csv, taught, teach  # noqa: E402
+from ui import MAX_TAUGHT, answer, forget, gallery, index_for, mnist, n_taught, neighbours_csv, taught, teach  # noqa: E402
 
 CANVAS = 280
 TRAIN_SIZES = [5000, 10000, 20000, 30000, 45000, 60000]
@@ -247,7 +247,7 @@ def main():
     if picture is None:
         return
     try:
-        ans = explain(index, picture, k, weights, preprocess, taught=taught(preprocess))
+        ans = answer(index, picture, k, weights, preprocess)
     except NothingDrawn:
         left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
         return
@@ -259,7 +259,7 @@ def main():
         show_steps(ans, preprocess)
         teach_it(ans, preprocess)
     if st.session_state.pop("retaught", False):
-        ans = explain(index, picture, k, weights, preprocess, taught=taught(preprocess))  # show the new neighbour now
+        ans = answer(index, picture, k, weights, preprocess)  # show the new neighbour now
     images = show_neighbours(ans, index, refs, metric, preprocess)
     st.session_state["last"] = {  # for the Evaluate page's map
         "query": ans.image, "preprocess": preprocess, "prediction": ans.prediction, "neighbours": np.stack(images),
