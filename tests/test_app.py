@@ -182,3 +182,26 @@ def test_missing_weights_are_reported(monkeypatch, app, tmp_path):
     monkeypatch.undo()
     learned.embedder.cache_clear()
     st.cache_resource.clear()
+
+
+def test_searches_run_on_the_shared_workers(app, monkeypatch):
+    """Every visitor's search runs on the process's few worker threads, not in the script's own thread
+    (one malloc arena per script thread kept ~250 MB after a crowd; see ui._workers)."""
+    import threading
+
+    import ui
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    real = ui.explain
+    monkeypatch.setattr(ui, "explain", spy)
+    app.radio(key="input").set_value("MNIST test digit").run()
+    for _ in range(3):
+        app.button(key="random").click().run()
+    assert not app.exception and len(prediction(app)) == 1
+    assert len(seen) == 4 and all(name.startswith("knn-search") for name in seen), seen
+    assert len(set(seen)) <= ui.WORKERS
