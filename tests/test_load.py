@@ -24,7 +24,6 @@ def test_ten_visitors_twenty_drawings_each():
     # With this chromium build one drawing in 200 now and then gets no answer in the harness (the
     # canvas reports no stroke; "got None"), so the guard is 98% answered, not all (issue 7 is open).
     assert r["answers"] >= 196 and r["errors"] <= 4, r["error_list"]
-    # Issue 7 asks within 50 MB. Measured +21 MB since searches run on two shared worker threads
-    # (ui.answer); +72 to +147 MB before, when each visitor's script thread kept its own malloc arena.
-    # The guard, looser than the bar, catches a leak per session or per drawing (10 x 20).
-    assert r["server_mb_after"] - r["server_mb_before"] < 100, r
+    # Issue 7's bar: within 50 MB. Measured +21 and -33 MB since searches run on two shared worker
+    # threads (ui.answer); +72 to +147 MB before, when each visitor's script thread kept its own malloc arena.
+    assert r["server_mb_after"] - r["server_mb_before"] < 50, r
