@@ -18,7 +18,7 @@ import streamlit as st  # noqa: E402
 
 from knn.data import DataError  # noqa: E402
 from knn.evaluate import TUTORIAL  # noqa: E402
-from knn.figures import difference_heatmap, enlarge, framed, votes_chart  # noqa: E402
+from knn.figures import difference_map, enlarge, framed, votes_html  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
 from knn.preprocess import DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
 from ui import MAX_TAUGHT, answer, forget, gallery, index_for, mnist, n_taught, neighbours_csv, taught, teach  # noqa: E402
@@ -151,7 +151,7 @@ def show_answer(ans, k: int):
         c1.caption(f"Confidence: the nearest **{ans.runner_up}** is {ans.gap:,.0f} farther than the nearest "
                    f"**{ans.prediction}** ({ans.gap / max(ans.distances[0], 1):.0%} of its distance).")
     c1.caption(f"Features, search and vote: {ans.seconds * 1000:.1f} ms")
-    c2.plotly_chart(votes_chart(ans.shares, ans.prediction), width="stretch", config={"displayModeBar": False})
+    c2.html(votes_html(ans.shares, ans.prediction))
 
 
 def sources(ans, refs) -> list:
@@ -202,11 +202,15 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     if preprocess == "learned":
         c1.image(enlarge(ans.query.reshape(8, 8), 140), width=142, caption="your digit's 64 features")
         c1.image(enlarge(pairs[pick][0].reshape(8, 8), 140), width=142, caption=f"neighbour #{pick + 1}'s features")
-        c2.caption("The distance is the sum of this map: how much each of the 64 learned features differs.")
+        what = "how much each of the 64 learned features differs (feature 8r + c in row r, column c)"
     else:
         c1.image(enlarge(ans.image, 140), width=142, caption="your digit (as compared)")
         c1.image(enlarge(images[pick], 140), width=142, caption=f"neighbour #{pick + 1} (as compared)")
-    c2.plotly_chart(difference_heatmap(ans.query, pairs[pick][0], metric), width="stretch", theme=None)  # own colours
+        what = "how much each pixel differs"
+    picture, total = difference_map(ans.query, pairs[pick][0], metric)
+    rule = "the sum of this map" if metric == "l1" else "the square root of the sum of its squares"
+    c2.image(picture, width=300, caption=f"{metric.upper()} distance {total:,.0f}: {rule}, {what}. "
+                                         "Black: equal; the scale on the right runs from 0 (bottom) to 255 apart (top).")
     return images
 
 
@@ -226,7 +230,13 @@ def teach_it(ans, preprocess: str):
         st.caption(f"Taught digits stay in this browser session only (at most {MAX_TAUGHT}); nobody else sees them.")
 
 
+LIGHT = """<style>
+*, *::before, *::after { animation: none !important; transition: none !important; }
+</style>"""  # no fades or spinners: every visitor's browser redraws the page on each stroke, many on one machine
+
+
 def main():
+    st.html(LIGHT)
     st.title("✍️ Nearest-neighbour digits")
     st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
     k, metric, weights, n_train, preprocess = sidebar()

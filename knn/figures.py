@@ -1,8 +1,8 @@
 """Pictures and charts for the pages, made from plain arrays.
 
 Figures know nothing about the engine, the data or Streamlit: they get
-arrays (a 28x28 image, ten vote shares) and return a plotly figure or an
-image array ready for display.
+arrays (a 28x28 image, ten vote shares) and return a plotly figure, an
+image array or a snippet of HTML ready for display.
 """
 
 from __future__ import annotations
@@ -40,47 +40,58 @@ def framed(image: np.ndarray, side: int) -> np.ndarray:
     return out
 
 
-def votes_chart(shares: np.ndarray, prediction: int) -> go.Figure:
-    """Bar chart of the vote share of each digit 0-9, the predicted one highlighted."""
+def votes_html(shares: np.ndarray, prediction: int, height: int = 150) -> str:
+    """The vote share of each digit 0-9 as plain HTML bars, the predicted one highlighted.
+
+    Plain HTML rather than a chart library: the page redraws it on every
+    stroke, for every visitor, and a browser lays out ten boxes for next to
+    nothing (a plotly chart cost about 100 ms of script per redraw).
+    """
     shares = np.asarray(shares, float)
-    colors = [ACCENT if d == prediction else MUTED for d in range(10)]
-    fig = go.Figure(go.Bar(
-        x=[str(d) for d in range(10)], y=shares, marker_color=colors,
-        text=[f"{s:.0%}" if s else "" for s in shares], textposition="outside",
-        hovertemplate="digit %{x}: %{y:.0%} of the vote<extra></extra>",
-    ))
-    fig.update_layout(
-        height=220, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(range=[0, 1.15], tickformat=".0%", title=None),
-        xaxis=dict(title=None, type="category"), showlegend=False,
-    )
-    return fig
+    bars = []
+    for d, s in enumerate(shares):
+        colour = ACCENT if d == prediction else MUTED
+        label = f"{s:.0%}" if s else ""
+        bars.append(
+            f'<div title="digit {d}: {s:.0%} of the vote" style="flex:1;display:flex;flex-direction:column;'
+            f'justify-content:flex-end;align-items:center;height:100%">'
+            f'<div style="font-size:0.8em;opacity:0.85">{label}</div>'
+            f'<div style="width:70%;height:{s * 100:.1f}%;background:{colour};border-radius:2px 2px 0 0"></div>'
+            f'<div style="font-size:0.9em;font-weight:{700 if d == prediction else 400}">{d}</div></div>')
+    return (f'<div role="img" aria-label="vote shares" style="display:flex;gap:4px;height:{height}px;'
+            f'align-items:stretch">{"".join(bars)}</div>')
 
 
-def difference_heatmap(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1") -> go.Figure:
-    """Heatmap of |query - neighbour| per pixel (0-255): where the distance comes from.
+def _heat_colours(values: np.ndarray) -> np.ndarray:
+    """0-255 values -> (..., 3) uint8 RGB on the HEAT scale (black at 0)."""
+    stops = np.array([p for p, _ in HEAT]) * 255
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in HEAT], float)
+    v = np.asarray(values, float)
+    return np.stack([np.interp(v, stops, rgb[:, i]) for i in range(3)], -1).round().astype(np.uint8)
+
+
+def difference_map(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1", size: int = 280):
+    """Where a distance comes from: (RGBA picture, total) of |query - neighbour| per value (0-255).
 
     Works for any square number of values: 784 pixels as 28x28, or 64
-    learned features as 8x8 (feature 8r + c at row r, column c). The title
-    gives the total: the sum of the map for L1, the square root of the sum
-    of its squares for L2.
+    learned features as 8x8 (feature 8r + c at row r, column c). The
+    picture is the map enlarged to about ``size`` px with crisp cells, black
+    where the two agree, and a colour scale from 0 to 255 on its right. The
+    total is the distance: the sum of the map for L1, the square root of the
+    sum of its squares for L2.
     """
     q, n = np.asarray(query).reshape(-1), np.asarray(neighbour).reshape(-1)
     side = int(round(np.sqrt(q.size)))
     d = np.abs(q.astype(np.int64) - n.astype(np.int64)).reshape(side, side)
-    total = d.sum() if metric == "l1" else float(np.sqrt((d * d).sum()))
-    where = "row %{y}, column %{x}" if side == 28 else "feature " + str(side) + " x %{y} + %{x}"
-    fig = go.Figure(go.Heatmap(
-        z=d, colorscale=HEAT, zmin=0, zmax=255,
-        hovertemplate=where + ": |difference| %{z}<extra></extra>",
-        colorbar=dict(title="|diff|", thickness=12),
-    ))
-    fig.update_layout(
-        height=300, margin=dict(l=10, r=10, t=36, b=10),
-        title=dict(text=f"{metric.upper()} distance {total:,.0f}", font=dict(size=14)),
-        xaxis=dict(visible=False, scaleanchor="y", constrain="domain"), yaxis=dict(visible=False, autorange="reversed"),  # row 0 at the top, as in the image
-        paper_bgcolor="rgba(0,0,0,0)", font=dict(color="#bbbbbb"),
-    )
-    return fig
+    total = float(d.sum()) if metric == "l1" else float(np.sqrt((d * d).sum()))
+    f = max(1, size // side)
+    big = _heat_colours(np.kron(d, np.ones((f, f), np.int64)))
+    h = big.shape[0]
+    scale = _heat_colours(np.linspace(255, 0, h))[:, None, :].repeat(12, 1)  # 255 at the top
+    picture = np.concatenate([big, np.zeros((h, 8, 3), np.uint8), scale], 1)
+    alpha = np.full((h, picture.shape[1], 1), 255, np.uint8)
+    alpha[:, big.shape[1]:big.shape[1] + 8] = 0  # a see-through gap before the scale
+    return np.concatenate([picture, alpha], 2), total
 
 
 DIGIT_COLOURS = ["#4f8bf9", "#f0a030", "#3fb950", "#e5534b", "#a371f7", "#8d6e63", "#ec6cb9", "#9aa0a6", "#c9d43a", "#39c5cf"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from knn.figures import difference_heatmap, enlarge, framed, votes_chart
+from knn.figures import HEAT, difference_map, enlarge, framed, votes_html
 
 
 def test_enlarge_keeps_pixels_crisp():
@@ -17,18 +17,26 @@ def test_framed_centres():
     assert out.shape == (6, 6) and out.sum() == 8 and out[1:5, 2:4].all()
 
 
-def test_votes_chart_highlights_prediction():
+def test_votes_html_highlights_prediction():
     shares = np.zeros(10)
     shares[[3, 8]] = [0.6, 0.4]
-    fig = votes_chart(shares, 3)
-    bar = fig.data[0]
-    assert list(bar.y) == list(shares) and bar.marker.color[3] != bar.marker.color[8]
+    html = votes_html(shares, 3)
+    assert html.count('title="digit') == 10
+    assert "digit 3: 60% of the vote" in html and "digit 8: 40% of the vote" in html
+    assert "height:60.0%" in html and "height:40.0%" in html  # bars as tall as the shares
 
 
-def test_difference_heatmap_sums_to_distance():
+def test_difference_map_totals_the_distance_and_shows_where():
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, 256, (2, 28, 28)).astype(np.uint8)
-    fig = difference_heatmap(a, b, "l1")
-    z = np.array(fig.data[0].z)
-    assert z.sum() == np.abs(a.astype(int) - b).sum()
-    assert f"{int(z.sum()):,}" in fig.layout.title.text
+    d = np.abs(a.astype(int) - b)
+    picture, total = difference_map(a, b, "l1", size=280)
+    assert total == d.sum()
+    assert difference_map(a, b, "l2")[1] == np.sqrt((d * d).sum())
+    assert picture.shape == (280, 280 + 8 + 12, 4) and picture.dtype == np.uint8
+    same = np.argwhere(d == 0)[0]  # cells where the two agree are black
+    assert (picture[same[0] * 10 + 5, same[1] * 10 + 5, :3] == 0).all()
+    top = np.array([int(HEAT[-1][1][i:i + 2], 16) for i in (1, 3, 5)])  # the scale's top: 255 apart
+    assert (picture[0, -1, :3] == top).all() and (picture[:, 280:288, 3] == 0).all()
+    features, _ = difference_map(a.reshape(-1)[:64], b.reshape(-1)[:64], size=280)  # 64 learned features: 8x8
+    assert features.shape[0] == 8 * 35
