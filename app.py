@@ -20,7 +20,7 @@ from knn.data import DataError  # noqa: E402
 from knn.evaluate import TUTORIAL  # noqa: E402
 from knn.figures import difference_map, enlarge, framed, votes_html  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
-from knn.preprocess import DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
+from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
 from ui import MAX_TAUGHT, answer, forget, gallery, index_for, mnist, n_taught, neighbours_csv, taught, teach  # noqa: E402
 
 CANVAS = 280
@@ -57,7 +57,7 @@ def draw_canvas(stroke_width: int):
 
 def sidebar():
     st.sidebar.header("Settings")
-    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, 5, key="k", help="5 measured best with learned features, 3 with pixels.")
+    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, DEFAULT_K, key="k", help="5 measured best with learned features, 3 with pixels.")
     metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
                               help="L1: sum of |pixel differences| (Manhattan). L2: Euclidean.").lower()
     weights = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="weights",

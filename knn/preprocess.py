@@ -264,6 +264,7 @@ def to_mnist(image, normalise_width: bool = True) -> np.ndarray:
 # instead of pixels. "default" names the best measured (see README).
 PIPELINES = ("none", "deskew", "redraw", "thicken", "learned")
 DEFAULT_PIPELINE = "learned"
+DEFAULT_K = 5  # neighbours that vote by default: measured best with learned features (MNIST and pen); 3 with pixels
 PIPELINE_STEPS = {
     "none": "raw pixels, plain MNIST recipe (crop, fit 20x20, centre by mass)",
     "deskew": "+ deskew training digits and queries alike",

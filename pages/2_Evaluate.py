@@ -18,7 +18,7 @@ from knn import report  # noqa: E402
 from knn.data import DataError  # noqa: E402
 from knn.evaluate import TUTORIAL  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
-from knn.preprocess import DEFAULT_PIPELINE  # noqa: E402
+from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE  # noqa: E402
 from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter  # noqa: E402
 from ui import gallery, mnist  # noqa: E402
 
@@ -84,7 +84,7 @@ def curves_section(tables, shown):
 def confusion_section(tables):
     table = tables[(FULL, "l1", DEFAULT_PIPELINE)]
     st.subheader(f"Where it fails (L1, {PIPELINE_NAMES[DEFAULT_PIPELINE]}, 60,000 / 10,000)")
-    k = st.slider("k for this section", 1, report.K_MAX, 3, key="eval_k")
+    k = st.slider("k for this section", 1, report.K_MAX, DEFAULT_K, key="eval_k", help="The main page's default.")
     pred = report.predictions(table, k)
     truth = table["truth"]
     m = report.confusion(truth, pred)
