@@ -121,7 +121,7 @@ async def cleared(pg, timeout: float) -> bool:
 
 
 async def visitor(browser, url: str, drawings: int, times: list, errors: list, who: int, timeout: float,
-                  loads: list, everyone: asyncio.Barrier):
+                  loads: list, began: list, everyone: asyncio.Barrier):
     ctx = await browser.new_context(viewport={"width": 1300, "height": 1100})
     pg = await ctx.new_page()
     start = time.perf_counter()
@@ -129,7 +129,7 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
     await pg.locator("canvas.upper-canvas").wait_for(timeout=180_000)
     loads.append(time.perf_counter() - start)
     await everyone.wait()  # the room opens the page, then draws
-    loads.append(-time.perf_counter())  # negative: when the drawing began
+    began.append(time.perf_counter())
     digits = list(BROWSER_DIGITS.items())
     for n in range(drawings):
         label, strokes = digits[(n + who) % len(digits)]
@@ -157,15 +157,15 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
 async def crowd(url: str, sessions: int, drawings: int, timeout: float):
     from playwright.async_api import async_playwright
 
-    times, errors, loads = [], [], []
+    times, errors, loads, began = [], [], [], []
     everyone = asyncio.Barrier(sessions)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        await asyncio.gather(*(visitor(browser, url, drawings, times, errors, i, timeout, loads, everyone)
+        await asyncio.gather(*(visitor(browser, url, drawings, times, errors, i, timeout, loads, began, everyone)
                                for i in range(sessions)))
-        seconds = time.perf_counter() + max(t for t in loads if t < 0)  # since the first visitor began to draw
+        seconds = time.perf_counter() - min(began)  # since the first visitor began to draw
         await browser.close()
-    return times, errors, seconds, [t for t in loads if t > 0]
+    return times, errors, seconds, loads
 
 
 def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0) -> dict:
