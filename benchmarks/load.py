@@ -14,7 +14,7 @@ and compiled shapes exist), at its peak, and after the visitors have left.
 All browsers run on the same machine as the server, so on 2 cores the
 browsers' own rendering is most of the time measured.
 
-    python benchmarks/load.py --sessions 10 --drawings 20 [--json]
+    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 3] [--json]
 
 Needs Debian's chromium at /usr/bin/chromium and MNIST (``$MNIST_DIR``).
 """
@@ -121,7 +121,7 @@ async def cleared(pg, timeout: float) -> bool:
 
 
 async def visitor(browser, url: str, drawings: int, times: list, errors: list, who: int, timeout: float,
-                  loads: list, began: list, everyone: asyncio.Barrier):
+                  loads: list, began: list, everyone: asyncio.Barrier, pause: float = 0.0):
     ctx = await browser.new_context(viewport={"width": 1300, "height": 1100})
     pg = await ctx.new_page()
     start = time.perf_counter()
@@ -134,6 +134,7 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
     for n in range(drawings):
         label, strokes = digits[(n + who) % len(digits)]
         if n:
+            await asyncio.sleep(pause)  # the visitor looks at the answer before drawing again
             await pg.locator("canvas.upper-canvas").hover()
             await pg.locator('button[aria-label="Reset canvas & history"]').click()
             if not await cleared(pg, timeout):
@@ -154,21 +155,21 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
     await ctx.close()
 
 
-async def crowd(url: str, sessions: int, drawings: int, timeout: float):
+async def crowd(url: str, sessions: int, drawings: int, timeout: float, pause: float = 0.0):
     from playwright.async_api import async_playwright
 
     times, errors, loads, began = [], [], [], []
     everyone = asyncio.Barrier(sessions)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        await asyncio.gather(*(visitor(browser, url, drawings, times, errors, i, timeout, loads, began, everyone)
+        await asyncio.gather(*(visitor(browser, url, drawings, times, errors, i, timeout, loads, began, everyone, pause)
                                for i in range(sessions)))
         seconds = time.perf_counter() - min(began)  # since the first visitor began to draw
         await browser.close()
     return times, errors, seconds, loads
 
 
-def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0) -> dict:
+def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0, pause: float = 0.0) -> dict:
     import numpy as np
 
     port = free_port()
@@ -183,7 +184,7 @@ def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: f
         before = rss_mb(server.pid)
         sampler = Sampler(server.pid)
         sampler.start()
-        times, errors, seconds, loads = asyncio.run(crowd(url, sessions, drawings, timeout))
+        times, errors, seconds, loads = asyncio.run(crowd(url, sessions, drawings, timeout, pause))
         sampler.running = False
         time.sleep(settle)  # Streamlit drops a session's state once its page is closed
         gc.collect()
@@ -193,7 +194,7 @@ def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: f
         server.wait(30)
     ms = np.array(times) * 1000
     return {
-        "sessions": sessions, "drawings_each": drawings, "answers": len(times), "errors": len(errors),
+        "sessions": sessions, "drawings_each": drawings, "pause_s": pause, "answers": len(times), "errors": len(errors),
         "error_list": errors[:20], "page_load_p50_s": float(np.median(loads)), "page_load_max_s": max(loads),
         "seconds": seconds, "answers_per_second": len(times) / seconds,
         "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
@@ -207,15 +208,19 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--drawings", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for one answer")
+    ap.add_argument("--pause", type=float, default=0.0,
+                    help="seconds each visitor looks at an answer before clearing and drawing again "
+                         "(0: flat out, every browser always busy; a person reads for a few seconds)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    r = run(a.sessions, a.drawings, a.timeout)
+    r = run(a.sessions, a.drawings, a.timeout, pause=a.pause)
     if a.json:
         print(json.dumps(r))
     else:
         print(f"{r['sessions']} visitors opened the page together: the canvas showed after "
               f"{r['page_load_p50_s']:.1f} s (median), {r['page_load_max_s']:.1f} s (slowest)")
-        print(f"{r['sessions']} visitors x {r['drawings_each']} drawings: {r['answers']} answers, {r['errors']} errors, "
+        pace = f", {r['pause_s']:g} s looking at each answer" if r["pause_s"] else ", flat out"
+        print(f"{r['sessions']} visitors x {r['drawings_each']} drawings{pace}: {r['answers']} answers, {r['errors']} errors, "
               f"{r['answers_per_second']:.1f} answers/s")
         if r["p50_ms"] is not None:
             print(f"mouse released -> prediction shown: p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms")
