@@ -57,7 +57,7 @@ def draw_canvas(stroke_width: int):
 
 def sidebar():
     st.sidebar.header("Settings")
-    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, DEFAULT_K, key="k", help="5 measured best with learned features, 3 with pixels.")
+    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, DEFAULT_K, key="k", help=f"{DEFAULT_K} measured best with learned features, 3 with pixels.")
     metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
                               help="L1: sum of |pixel differences| (Manhattan). L2: Euclidean.").lower()
     weights = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="weights",

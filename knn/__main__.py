@@ -37,7 +37,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     d = argparse.ArgumentDefaultsHelpFormatter
     p.formatter_class = d
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (default: $MNIST_DIR, then the Keras cache, then download)")
-    p.add_argument("--k", type=int, default=DEFAULT_K, help="neighbours that vote (5 measured best with learned features on MNIST and pen digits; 3 with pixels)")
+    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"neighbours that vote ({DEFAULT_K} measured best with learned features on MNIST and pen digits; 3 with pixels)")
     p.add_argument("--metric", choices=METRICS, default="l1", help="distance")
     p.add_argument("--weights", choices=WEIGHTS, default="uniform", help="vote weighting")
     p.add_argument("--preprocess", choices=PIPELINES + ("default",), default="default",
