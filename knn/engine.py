@@ -31,7 +31,8 @@ answer:
 
 That cascade is for 28x28 images (d = 784). Vectors of any other length
 (e.g. 64 learned features) are short enough to scan exactly: the distance
-to every vector in one compiled function; under L2, for d up to 129, by one
+to every vector in one compiled function (under L1 the differences stay
+uint8 and are summed in int16 and int32); under L2, for d up to 129, by one
 matrix product per batch of queries, whose float32 sums stay exact integers.
 
 Ties in distance are ordered by lower training index, so results are
@@ -175,8 +176,18 @@ class Index:
             dist = self._sq[None] + tf.reduce_sum(qf * qf, 1, keepdims=True) - 2 * dot
             neg, idx = tf.math.top_k(-dist, k)
             return tf.cast(-neg, tf.int32), idx
-        diff = tf.cast(self._x, tf.int32)[None] - tf.cast(q, tf.int32)[:, None, :]  # fused by XLA
-        dist = tf.reduce_sum(tf.abs(diff) if self.metric == "l1" else diff * diff, -1)  # (B, n)
+        if self.metric == "l1":
+            # |a-b| in uint8 (max - min never wraps), two halves added in int16, then the sum in int32:
+            # measured 3-4x faster than widening every difference to int32 first (XLA vectorises the narrow ops).
+            a, b = self._x[None], q[:, None, :]
+            d8 = tf.cast(tf.maximum(a, b) - tf.minimum(a, b), tf.int16)  # (B, n, d)
+            m = self.dim // 2
+            dist = tf.reduce_sum(tf.cast(d8[..., :m] + d8[..., m:2 * m], tf.int32), -1)
+            if self.dim % 2:
+                dist += tf.cast(d8[..., -1], tf.int32)
+        else:
+            diff = tf.cast(self._x, tf.int32)[None] - tf.cast(q, tf.int32)[:, None, :]  # fused by XLA
+            dist = tf.reduce_sum(diff * diff, -1)  # (B, n)
         neg, idx = tf.math.top_k(-tf.cast(dist, tf.float32), k)  # exact below 2**24; keeps lower index first
         return tf.cast(-neg, tf.int32), idx
 
@@ -306,17 +317,19 @@ class Index:
         return np.array(failed, dtype=np.int64)
 
     def _scan_all(self, q, k, dist, idx):
-        """Exact search of every query by scanning all vectors, one query per call.
+        """Exact search of every query by scanning all vectors.
 
-        Measured: XLA runs one query's (n, d) scan 3-4x faster per query than a
-        batch's (B, n, d), which it does not vectorise as well. Short L2
-        vectors go by matrix product instead, in fixed batches of 256.
+        A single query goes alone; more go in fixed batches (one compiled
+        shape): 16 queries per call under L1 (measured about 2x faster per
+        query than one at a time), 256 under L2 by matrix product.
         """
-        if self._gram and len(q) > 1:
-            for s in range(0, len(q), 256):
-                qb = np.zeros((256, self.dim), np.uint8)  # fixed shape: one compiled function
-                qb[:len(q[s:s + 256])] = q[s:s + 256]
-                d, i = (t.numpy()[:len(q[s:s + 256])] for t in self._scan_kernel(tf.constant(qb), k))
+        batch = 256 if self._gram else 16
+        if len(q) > 1:
+            for s in range(0, len(q), batch):
+                part = q[s:s + batch]
+                qb = np.zeros((batch, self.dim), np.uint8)  # fixed shape: one compiled function
+                qb[:len(part)] = part
+                d, i = (t.numpy()[:len(part)] for t in self._scan_kernel(tf.constant(qb), k))
                 dist[s:s + len(d)], idx[s:s + len(d)] = d, i
             return
         for j in range(len(q)):

@@ -200,20 +200,25 @@ def test_short_vectors_are_scanned_exactly(metric, rng):
         index.search(np.zeros((28, 28), np.uint8))
 
 
+@pytest.mark.parametrize("metric", ["l1", "l2"])
 @pytest.mark.parametrize("dim", [64, 129, 130])
-def test_short_l2_by_matrix_product_stays_exact_at_the_extremes(dim, rng):
-    """Up to 129 numbers, L2 goes by one float32 matrix product: still the exact integers, ties kept."""
+def test_short_vectors_stay_exact_at_the_extremes(dim, metric, rng):
+    """Narrow sums (L1: uint8 differences, int16 halves) and L2's float32 matrix product (up to 129 numbers)
+    still give the exact integers, for odd and even lengths, ties kept in index order."""
     x = rng.choice(np.array([0, 1, 254, 255], np.uint8), (600, dim))
-    x[0], x[1] = 0, 255  # the largest possible distance, 255^2 * dim, between them
+    x[0], x[1] = 0, 255  # the largest possible distance between them
     x[7] = x[5]
     q = np.concatenate([x[:2], x[5:6], rng.integers(0, 256, (300, dim), dtype=np.uint8)])
-    index = Index(x, rng.integers(0, 10, 600), "l2")
-    assert index._gram == (dim <= 129)
+    index = Index(x, rng.integers(0, 10, 600), metric)
+    assert index._gram == (metric == "l2" and dim <= 129)
     d, i = index.search(q, 4)
     diff = x[None].astype(np.int64) - q[:, None].astype(np.int64)
-    ref = (diff ** 2).sum(-1)
+    ref = np.abs(diff).sum(-1) if metric == "l1" else (diff ** 2).sum(-1)
     order = np.argsort(ref, axis=1, kind="stable")[:, :4]
     assert np.array_equal(i, order) and i[2, :2].tolist() == [5, 7]
-    assert np.array_equal(d, np.sqrt(np.take_along_axis(ref, order, 1).astype(np.float64)))
+    exact = np.take_along_axis(ref, order, 1).astype(np.float64)
+    assert np.array_equal(d, exact if metric == "l1" else np.sqrt(exact))
+    one = index.search(q[7], 4)  # a single query takes its own path, to the same answer
+    assert np.array_equal(one[1][0], i[7]) and np.array_equal(one[0][0], d[7])
     far = index.search(q[0], 600)[0][0, -1]
-    assert far == np.sqrt(255 ** 2 * dim)
+    assert far == (255 * dim if metric == "l1" else np.sqrt(255 ** 2 * dim))
