@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from knn.data import DataError  # noqa: E402
-from knn.evaluate import TUTORIAL  # noqa: E402
+from knn.evaluate import MARK_NOTES, MARKS, TUTORIAL  # noqa: E402
 from knn.figures import difference_map, enlarge, framed, votes_html  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
 from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
@@ -166,7 +166,7 @@ def neighbour(ans, index, refs, j: int, preprocess: str):
         return vectors[ans.indices[j]], pictures[ans.indices[j]]
     vector = index.reconstruct(ans.indices[j])[0]
     if preprocess == "learned":
-        return vector, mnist().train_images[refs.rows[ans.indices[j]]]
+        return vector, refs.picture(int(ans.indices[j]), mnist())
     return vector, vector.reshape(28, 28)
 
 
@@ -179,15 +179,15 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
         if ans.taught[j]:
             captions.append(f"★ yours · {ans.distances[j]:,.0f}")
         else:
-            thick = "ᵗ" if refs.thickened[pos] else ""
-            captions.append(f"#{refs.rows[pos]}{thick} · {ans.distances[j]:,.0f}")
+            captions.append(f"#{refs.rows[pos]}{refs.mark(pos)} · {ans.distances[j]:,.0f}")
     gallery(images, [int(v) for v in ans.labels], captions, ans.prediction)
     shown = "distance in the learned features" if preprocess == "learned" else "digits shown as compared"
     notes = [f"Captions: label · training index · distance; {shown}."]
     if any(ans.labels != ans.prediction):
         notes.append("✗: label differs from the prediction.")
-    if refs.thickened[ans.indices[~ans.taught]].any():
-        notes.append("ᵗ: the thickened copy of that training digit.")
+    for v in np.unique(refs.variant[ans.indices[~ans.taught]]):
+        if v:
+            notes.append(f"{MARKS[v]}: {MARK_NOTES[v]}.")
     if ans.taught.any():
         notes.append("★: a digit you taught (only you see it).")
     st.caption(" ".join(notes))

@@ -21,7 +21,7 @@ from typing import Callable, Dict
 
 import numpy as np
 
-VERSION = 1  # bump when the meaning of cached results changes
+VERSION = 2  # bump when the meaning of cached results changes
 log = logging.getLogger("knn.cache")
 
 

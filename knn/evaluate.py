@@ -18,7 +18,7 @@ import numpy as np
 from knn.data import Mnist
 from knn.engine import Index, vote
 from knn.drawn import BROWSER_DIGITS, WIDTHS, drawings
-from knn.preprocess import ImageError, mnist_steps, pipeline_name, read_image, thicken, transform
+from knn.preprocess import DEFAULT_K, ImageError, mnist_steps, pipeline_name, read_image, thicken, transform
 
 TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
 Progress = Optional[Callable[[int, int], None]]  # called with (done, total)
@@ -47,13 +47,22 @@ def vectors(images: np.ndarray, preprocess: str = "default") -> np.ndarray:
     return transform(images, preprocess).reshape(len(images), 784)
 
 
+VARIANTS = ("", "thickened", "styled", "styled, augmented")  # what a vector of the index is, beyond the digit itself
+MARKS = ("", "ᵗ", "ˢ", "ˢᵃ")  # the same, as a gallery caption's superscript
+MARK_NOTES = ("", "the thickened copy of that training digit",
+              "a copy of that training digit with a stroke added (a crossbar on 7, a curled tail on 9)",
+              "a styled copy (a flag on 1, a crossbar on 7, a curled tail on 9) redrawn with another pen, "
+              "slightly distorted")
+
+
 @dataclass(frozen=True)
 class References:
     """Where each vector of an index came from; the index's ids are positions in these arrays."""
 
     rows: np.ndarray  # (m,) index into MNIST's training set
     labels: np.ndarray  # (m,) its label
-    thickened: np.ndarray  # (m,) bool: a copy with a thicker pen (preprocess.thicken)
+    variant: np.ndarray  # (m,) int8 index into VARIANTS: 0 for the training digit itself
+    copies: Optional[np.ndarray] = None  # (c, 28, 28) uint8 pictures of the styled copies: the last c positions
 
     @property
     def n_train(self) -> int:
@@ -61,25 +70,58 @@ class References:
         return len(np.unique(self.rows))
 
     def describe(self, i: int) -> str:
-        return f"training #{self.rows[i]}" + (", thickened" if self.thickened[i] else "")
+        v = int(self.variant[i])
+        return f"training #{self.rows[i]}" + (f", {VARIANTS[v]}" if v else "")
+
+    def mark(self, i: int) -> str:
+        return MARKS[int(self.variant[i])]
+
+    def picture(self, i: int, mnist: Mnist) -> np.ndarray:
+        """(28, 28) uint8: the digit as drawn; a styled copy's own picture, else the training digit's."""
+        first = len(self.rows) - (0 if self.copies is None else len(self.copies))
+        return self.copies[i - first] if i >= first else mnist.train_images[self.rows[i]]
 
 
-def build_index(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0,
-                metric: str = "l1", preprocess: str = "default"):
-    """An Index over a training subset and its References.
+def references(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0, preprocess: str = "default"):
+    """(References, the pictures behind them (m, 28, 28)) of an index over a training subset.
 
-    "none": the raw training digits. "deskew", "redraw": deskewed.
-    "thicken": each training digit and a thickened copy (originals first, so exact ties go to the original),
-    all deskewed like the queries. "learned": the digits' learned features.
+    "thicken" adds a thickened copy of each digit (originals first, so exact
+    ties go to the original); "learned" adds the styled copies of
+    :func:`knn.learned.style_copies`, made once and kept on disk.
     """
     preprocess = pipeline_name(preprocess)
     rows = subset(len(mnist.train_labels), n_train, seed)
     images = mnist.train_images[rows]
-    thick = np.zeros(len(rows), bool)
+    variant = np.zeros(len(rows), np.int8)
+    copies = None
     if preprocess == "thicken":
         images = np.concatenate([images, thicken(images)])
-        rows, thick = np.concatenate([rows, rows]), np.concatenate([thick, ~thick])
-    refs = References(rows=rows, labels=mnist.train_labels[rows], thickened=thick)
+        rows, variant = np.concatenate([rows, rows]), np.concatenate([variant, variant + 1])
+    elif preprocess == "learned":
+        from knn import cache
+        from knn.learned import COPIES_RECIPE, style_copies
+
+        settings = dict(images=cache.checksum(images, mnist.train_labels[rows]), recipe=COPIES_RECIPE)
+        made = cache.cached("copies", settings, lambda: dict(zip(
+            ("pictures", "sources", "kinds"), style_copies(images, mnist.train_labels[rows]))))
+        copies = made["pictures"]
+        images = np.concatenate([images, copies])
+        rows = np.concatenate([rows, rows[made["sources"]]])
+        variant = np.concatenate([variant, made["kinds"].astype(np.int8) + 2])
+    return References(rows=rows, labels=mnist.train_labels[rows], variant=variant, copies=copies), images
+
+
+def build_index(mnist: Mnist, n_train: Optional[int] = None, seed: int = 0,
+                metric: str = "l1", preprocess: str = "default"):
+    """An Index over a training subset (and the copies :func:`references` adds) and its References.
+
+    "none": the raw training digits. "deskew", "redraw": deskewed.
+    "thicken": each training digit and a thickened copy, all deskewed like
+    the queries. "learned": the learned features of the digits and of their
+    styled copies.
+    """
+    preprocess = pipeline_name(preprocess)
+    refs, images = references(mnist, n_train, seed, preprocess)
     if preprocess == "learned":  # a CNN pass over every training digit: computed once, kept on disk
         from knn import cache
         from knn.learned import fingerprint
@@ -96,7 +138,7 @@ class Evaluation:
     accuracy: float
     errors: int
     n_train: int
-    index_size: int  # vectors searched: the training digits, plus their variants under "thicken"
+    index_size: int  # vectors searched: the training digits, plus copies under "thicken" and "learned"
     n_test: int
     k: int
     metric: str
@@ -186,7 +228,7 @@ class DrawnEvaluation:
         return self.by_group.get("browser", float("nan"))
 
 
-def evaluate_drawings(index: Index, items, total: int, set_name: str, k: int = 5, preprocess: str = "default",
+def evaluate_drawings(index: Index, items, total: int, set_name: str, k: int = DEFAULT_K, preprocess: str = "default",
                       weights: str = "uniform", widths=WIDTHS, progress: Progress = None) -> DrawnEvaluation:
     """Classify (Drawing, group) pairs the way the page reads a canvas; see :class:`DrawnEvaluation`."""
     preprocess = pipeline_name(preprocess)
@@ -216,7 +258,7 @@ def evaluate_drawings(index: Index, items, total: int, set_name: str, k: int = 5
     )
 
 
-def evaluate_drawn(index: Index, mnist: Mnist, per_width: int = 300, seed: int = 0, k: int = 5,
+def evaluate_drawn(index: Index, mnist: Mnist, per_width: int = 300, seed: int = 0, k: int = DEFAULT_K,
                    preprocess: str = "default", weights: str = "uniform", widths=WIDTHS,
                    progress: Progress = None) -> DrawnEvaluation:
     """Draw ``per_width`` MNIST test digits at every pen width (plus the browser digits) and classify them."""
@@ -226,7 +268,7 @@ def evaluate_drawn(index: Index, mnist: Mnist, per_width: int = 300, seed: int =
     return evaluate_drawings(index, items, total, "drawn", k, preprocess, weights, widths, progress)
 
 
-def evaluate_pen(index: Index, digits: list, n: Optional[int] = None, seed: int = 0, k: int = 5,
+def evaluate_pen(index: Index, digits: list, n: Optional[int] = None, seed: int = 0, k: int = DEFAULT_K,
                  preprocess: str = "default", weights: str = "uniform", widths=WIDTHS,
                  progress: Progress = None) -> DrawnEvaluation:
     """Render real pen digits (:mod:`knn.pen`; all, or a seeded n) as canvas drawings and classify them.
@@ -241,13 +283,14 @@ def evaluate_pen(index: Index, digits: list, n: Optional[int] = None, seed: int 
     return evaluate_drawings(index, items, total, "pen", k, preprocess, weights, widths, progress)
 
 
-def predict_files(index: Index, refs: References, paths, k: int = 5, preprocess: str = "default",
+def predict_files(index: Index, refs: References, paths, k: int = DEFAULT_K, preprocess: str = "default",
                   weights: str = "uniform") -> list:
     """Classify picture files in one batch; one dict per file, in order.
 
     A file that cannot be read gets ``{"file", "error"}``; the others
-    ``{"file", "prediction", "votes", "neighbours": [{"index", "label", "distance", "thickened"}]}``
-    where "index" is the neighbour's MNIST training index.
+    ``{"file", "prediction", "votes", "neighbours": [{"index", "label", "distance", "variant"}]}``
+    where "index" is the neighbour's MNIST training index and "variant" says
+    whether it is that digit ("") or a copy of it (see VARIANTS).
     """
     results, queries, ok = [], [], []
     for p in paths:
@@ -267,7 +310,7 @@ def predict_files(index: Index, refs: References, paths, k: int = 5, preprocess:
                 prediction=int(labels[j]),
                 votes=[round(float(v), 4) for v in shares[j]],
                 neighbours=[{"index": int(refs.rows[i]), "label": int(y), "distance": float(d),
-                             "thickened": bool(refs.thickened[i])}
+                             "variant": VARIANTS[int(refs.variant[i])]}
                             for d, i, y in zip(dist[j], idx[j], nlabels[j])],
             )
     return results

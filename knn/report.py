@@ -40,14 +40,15 @@ def neighbour_table(mnist: Mnist, n_train: Optional[int] = None, n_test: Optiona
 
     Returns arrays: ``test_rows`` (n,), ``truth`` (n,), ``distances`` (n, 20),
     ``labels`` (n, 20), ``train_rows`` (n, 20: MNIST training index of each
-    neighbour) and ``thickened`` (n, 20, bool).
+    neighbour), ``positions`` (n, 20: its position in the index, see
+    :class:`knn.evaluate.References`) and ``variant`` (n, 20, int8: a copy, or the digit itself).
     """
     preprocess = pipeline_name(preprocess)
     settings = dict(n_train=n_train, n_test=n_test, seed=seed, metric=metric, preprocess=preprocess,
                     k_max=K_MAX, data=checksum or data_checksum(mnist))
-    if preprocess == "learned":  # new weights, new neighbours
-        from knn.learned import fingerprint
-        settings["features"] = fingerprint()
+    if preprocess == "learned":  # new weights or copies, new neighbours
+        from knn.learned import COPIES_RECIPE, fingerprint
+        settings["features"], settings["copies"] = fingerprint(), COPIES_RECIPE
 
     def compute():
         index, refs = build_index(mnist, n_train, seed, metric, preprocess)
@@ -60,8 +61,8 @@ def neighbour_table(mnist: Mnist, n_train: Optional[int] = None, n_test: Optiona
             if progress:
                 progress(min(s + chunk, len(rows)), len(rows))
         return dict(test_rows=rows, truth=mnist.test_labels[rows].astype(np.int64), distances=dist,
-                    labels=refs.labels[pos].astype(np.int64), train_rows=refs.rows[pos],
-                    thickened=refs.thickened[pos])
+                    labels=refs.labels[pos].astype(np.int64), train_rows=refs.rows[pos], positions=pos,
+                    variant=refs.variant[pos])
 
     return cache.cached("neighbours", settings, compute)
 

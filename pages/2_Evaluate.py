@@ -16,11 +16,11 @@ import streamlit as st  # noqa: E402
 
 from knn import report  # noqa: E402
 from knn.data import DataError  # noqa: E402
-from knn.evaluate import TUTORIAL  # noqa: E402
+from knn.evaluate import MARK_NOTES, MARKS, TUTORIAL  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
 from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE  # noqa: E402
 from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter  # noqa: E402
-from ui import gallery, mnist  # noqa: E402
+from ui import gallery, index_for, mnist  # noqa: E402
 
 st.set_page_config(page_title="Evaluate · k-NN digits", page_icon="📊", layout="wide")
 
@@ -116,15 +116,20 @@ def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
         return
     st.caption(f"Each row: the test digit ({what}), then its {k} nearest training digits with their distances.")
     data = mnist()
+    refs = index_for(60000, "l1", DEFAULT_PIPELINE)[1]  # the main page's index: its copies' pictures
     for r in rows[:limit]:
         test_row = int(table["test_rows"][r])
-        images = [data.test_images[test_row]] + [data.train_images[i] for i in table["train_rows"][r, :k]]
+        pos = table["positions"][r, :k]
+        images = [data.test_images[test_row]] + [refs.picture(int(i), data) for i in pos]
         labels = [t] + [int(v) for v in table["labels"][r, :k]]
-        caps = [f"test #{test_row}"] + [f"#{i}{'ᵗ' if th else ''} · {d:,.0f}" for i, th, d in
-                                         zip(table["train_rows"][r, :k], table["thickened"][r, :k], table["distances"][r, :k])]
+        caps = [f"test #{test_row}"] + [f"#{refs.rows[i]}{refs.mark(i)} · {d:,.0f}" for i, d in
+                                         zip(pos, table["distances"][r, :k])]
         gallery(images, labels, caps, prediction=p, per_row=min(k + 1, 12), size=56)
     if len(rows) > limit:
         st.caption(f"... and {len(rows) - limit} more.")
+    marks = sorted(set(int(v) for v in table["variant"][rows[:limit], :k].ravel()) - {0})
+    if marks:
+        st.caption(" ".join(f"{MARKS[v]}: {MARK_NOTES[v]}." for v in marks))
 
 
 def map_section():

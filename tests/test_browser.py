@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ROOT, mnist_dir
 from knn.drawn import BROWSER_DIGITS
+from knn.preprocess import DEFAULT_K
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -181,7 +182,7 @@ def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache,
         strokes = [[tuple(p) for p in line] for line in to_canvas(d.strokes, 0.7, (140, 140))]
         draw(page, strokes)
         page_says.append(read_prediction(page))
-        library_says.append(str(explain(index, render(d.strokes, PEN_WIDTH, 0.7, (140, 140)), k=5).prediction))
+        library_says.append(str(explain(index, render(d.strokes, PEN_WIDTH, 0.7, (140, 140)), k=DEFAULT_K).prediction))
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "artifacts" / "page-pen.png"), full_page=True)
     print("labels", [d.label for d in pen_digits], "page", page_says, "library", library_says)
