@@ -1,6 +1,7 @@
 """Shared fixtures: the real MNIST (from MNIST_DIR or ../shared) and small seeded data."""
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,11 @@ def eval_cache(tmp_path_factory):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from knn import cache
+
     folder = tmp_path_factory.mktemp("knn-cache")
+    for made in [*cache.folder().glob("copies-*.npz"), *cache.folder().glob("features-*.npz")]:
+        shutil.copy(made, folder)  # the learned index's styled copies and features, if made already: not the page's results
     os.environ["KNN_CACHE"] = str(folder)
     os.environ.setdefault("MNIST_DIR", str(mnist_dir()))
     at = AppTest.from_file(str(ROOT / "pages" / "2_Evaluate.py"), default_timeout=1200).run()

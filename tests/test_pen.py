@@ -83,14 +83,14 @@ def test_drawings_are_seeded_on_the_canvas_and_cycle_widths(pen):
 
 @pytest.mark.slow
 def test_pen_benchmark_full(mnist, pen):
-    """All 7,494 pen digits, default settings: a floor under today's 96.98% (96.3-97.7% per width).
+    """All 7,494 pen digits, default settings: issue 9's bar, 97.5% overall and 96% at every width.
 
-    Issue 9 asks 97.5% overall and 96% at every width; the per-width bar is
-    met, the overall one not yet, so this guards what is reached.
+    Measured 97.54% (184 errors; 97.2-98.2% per width) with the styled copies
+    in the learned index and k=7: four digits above the bar.
     """
     from knn.evaluate import build_index, evaluate_pen
 
     index, _ = build_index(mnist)
     e = evaluate_pen(index, pen)
     print(e.summary())
-    assert e.accuracy >= 0.965 and min(e.by_width.values()) >= 0.96, e.summary()
+    assert e.accuracy >= 0.975 and min(e.by_width.values()) >= 0.96, e.summary()
