@@ -28,7 +28,8 @@ TRAIN_SIZES = [5000, 10000, 20000, 30000, 45000, 60000]
 INPUTS = ["Draw", "Upload", "MNIST test digit"]
 SPACES = {  # what the engine compares, in one line each
     "learned features": "64 features a small CNN learned from MNIST (thickness, slant and size matter little there); "
-                        "the neighbours are still real training digits.",
+                        "the neighbours are real training digits, and copies of its 1s, 7s and 9s with a flag, "
+                        "a crossbar or a curled tail added (marked ˢ), the way many people write them.",
     "pixels": "the 784 pixels themselves: every distance is the sum of the difference map below.",
 }
 PIXEL_PIPELINES = ["thicken", "redraw", "deskew", "none"]
@@ -85,7 +86,9 @@ def explainer():
             "adds up how much the two differ, value by value. With **pixels** those are the 784 pixels (0–255 each); "
             "with **learned features** they are 64 numbers a small neural network learned to read from a digit, "
             "numbers that hardly change with the pen's thickness, slant or size. The **k** training digits with the "
-            "smallest distance vote, and the digit with most votes wins: the gallery below *is* the explanation."
+            "smallest distance vote, and the digit with most votes wins: the gallery below *is* the explanation. "
+            "MNIST's writers seldom flagged a 1, crossed a 7 or curled a 9, so with learned features the training "
+            "set also holds copies of its 1s, 7s and 9s with those strokes drawn on."
         )
 
 
@@ -193,11 +196,11 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     st.caption(" ".join(notes))
     st.download_button("Download the neighbours (CSV)", neighbours_csv(ans.labels, sources(ans, refs), ans.distances),
                        file_name="neighbours.csv", mime="text/csv", key="csv")
-    options = list(range(len(ans.indices)))
-    names = sources(ans, refs)
-    pick = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick",
-                        format_func=lambda j: f"#{j + 1}: a {ans.labels[j]} ({names[j]})")
-    pick = min(pick, len(images) - 1)
+    # The options are the names themselves: with positions as options and names from format_func, the
+    # browser kept showing the name from an earlier rerun (a stroke before) when the positions stayed the same.
+    options = [f"#{j + 1}: a {lab} ({name})" for j, (lab, name) in enumerate(zip(ans.labels, sources(ans, refs)))]
+    choice = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick")
+    pick = options.index(choice) if choice in options else 0
     c1, c2 = st.columns([1, 2])
     if preprocess == "learned":
         c1.image(enlarge(ans.query.reshape(8, 8), 140), width=142, caption="your digit's 64 features")

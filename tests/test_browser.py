@@ -176,18 +176,21 @@ def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache,
     page.locator("canvas.upper-canvas").hover()
     page.get_by_role("button", name="Forget my digits (1)").click()  # the 7 taught above
     page.wait_for_timeout(1000)
-    page_says, library_says = [], []
+    page_says, library_says, styled = [], [], []
     for d in pen_digits:
         clear_canvas(page)
         strokes = [[tuple(p) for p in line] for line in to_canvas(d.strokes, 0.7, (140, 140))]
         draw(page, strokes)
         page_says.append(read_prediction(page))
+        page.wait_for_timeout(1000)  # the gallery follows the prediction
+        styled.append(any("ˢ" in c for c in captions(page)))
         library_says.append(str(explain(index, render(d.strokes, PEN_WIDTH, 0.7, (140, 140)), k=DEFAULT_K).prediction))
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "artifacts" / "page-pen.png"), full_page=True)
     print("labels", [d.label for d in pen_digits], "page", page_says, "library", library_says)
     assert page_says == library_says
     assert sum(p == str(d.label) for p, d in zip(page_says, pen_digits)) >= 3
+    assert any(styled), "no styled copy (ˢ) among the neighbours of a flagged 1, a crossed 7 or a curled 9"
 
 
 def test_evaluate_page_lists_a_confusion_cell(page, server):
