@@ -4,8 +4,8 @@ The network (four 3x3 convolutions, two max-pools, a 64-number ReLU
 embedding and a 10-way softmax head used only for training) learns which
 differences between digits matter: stroke thickness, slant, size and small
 rotations do not. k-NN then runs in its 64-number embedding instead of on
-784 pixels: the nearest training digits are still real MNIST digits, shown
-with their distances in that space.
+784 pixels: the nearest training digits are still MNIST digits (or marked
+copies of them with a stroke added), shown with their distances in that space.
 
 * :func:`train` trains it (seeded; ``python -m knn train``) and returns the
   weights; :func:`save` writes them as a plain ``.npz`` (no pickle).
@@ -221,7 +221,6 @@ _augment_fn = tf.function(augment, reduce_retracing=True)
 # (README, "Styled copies in the index"): flagged 1s only after augmentation, because plain flagged 1s
 # are the nearest look-alikes of MNIST's own 7s and pulled ten of them to 1; 7s and 9s both plain and augmented.
 PLAIN_COPIES = (7, 9)
-COPY_KINDS = ("styled", "styled, augmented")
 COPIES_RECIPE = "v1"  # bump when style_copies changes: cached copies and their features are rebuilt
 
 
@@ -229,10 +228,11 @@ def style_copies(images: np.ndarray, labels: np.ndarray, seed: int = 0):
     """Styled copies of the 1s, 7s and 9s for the k-NN index: (pictures, sources, kinds).
 
     ``pictures`` (c, 28, 28) uint8; ``sources`` (c,) the position in
-    ``images`` each copy was made from; ``kinds`` (c,) int8, an index into
-    COPY_KINDS. Plain :func:`stylise` copies of the PLAIN_COPIES digits come
-    first, then every styled copy once more through :func:`augment` (pen
-    width, elastic distortion, rotation, scale, shear, shift). A digit that
+    ``images`` each copy was made from; ``kinds`` (c,) int8, 0 for a styled
+    copy, 1 for one redrawn. Plain :func:`stylise` copies of the
+    PLAIN_COPIES digits come first, then every styled copy redrawn once more
+    through :func:`augment` (pen width, elastic distortion, rotation, scale,
+    shear, shift). A digit that
     ``stylise`` leaves unchanged (too little ink to place a stroke) gets no
     copy. Seeded: the same digits and seed give the same copies.
     """
