@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from knn.data import DataError  # noqa: E402
-from knn.evaluate import MARK_NOTES, MARKS, TUTORIAL  # noqa: E402
+from knn.evaluate import TUTORIAL  # noqa: E402
 from knn.figures import difference_map, enlarge, framed, votes_html  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
 from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE, PIPELINE_STEPS, ImageError, NothingDrawn, read_image  # noqa: E402
@@ -188,9 +188,7 @@ def show_neighbours(ans, index, refs, metric: str, preprocess: str):
     notes = [f"Captions: label · training index · distance; {shown}."]
     if any(ans.labels != ans.prediction):
         notes.append("✗: label differs from the prediction.")
-    for v in np.unique(refs.variant[ans.indices[~ans.taught]]):
-        if v:
-            notes.append(f"{MARKS[v]}: {MARK_NOTES[v]}.")
+    notes += refs.mark_notes(ans.indices[~ans.taught])
     if ans.taught.any():
         notes.append("★: a digit you taught (only you see it).")
     st.caption(" ".join(notes))

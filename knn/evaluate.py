@@ -76,6 +76,10 @@ class References:
     def mark(self, i: int) -> str:
         return MARKS[int(self.variant[i])]
 
+    def mark_notes(self, positions) -> list:
+        """One line per kind of copy among these positions: what its mark means."""
+        return [f"{MARKS[v]}: {MARK_NOTES[v]}." for v in np.unique(self.variant[np.asarray(positions)]) if v]
+
     def picture(self, i: int, mnist: Mnist) -> np.ndarray:
         """(28, 28) uint8: the digit as drawn; a styled copy's own picture, else the training digit's."""
         first = len(self.rows) - (0 if self.copies is None else len(self.copies))

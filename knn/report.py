@@ -39,9 +39,8 @@ def neighbour_table(mnist: Mnist, n_train: Optional[int] = None, n_test: Optiona
     """The K_MAX nearest neighbours of every test digit of a setting (cached).
 
     Returns arrays: ``test_rows`` (n,), ``truth`` (n,), ``distances`` (n, 20),
-    ``labels`` (n, 20), ``train_rows`` (n, 20: MNIST training index of each
-    neighbour), ``positions`` (n, 20: its position in the index, see
-    :class:`knn.evaluate.References`) and ``variant`` (n, 20, int8: a copy, or the digit itself).
+    ``labels`` (n, 20) and ``positions`` (n, 20: each neighbour's position in the index; its
+    :class:`knn.evaluate.References` say which training digit, or copy, it is).
     """
     preprocess = pipeline_name(preprocess)
     settings = dict(n_train=n_train, n_test=n_test, seed=seed, metric=metric, preprocess=preprocess,
@@ -61,8 +60,7 @@ def neighbour_table(mnist: Mnist, n_train: Optional[int] = None, n_test: Optiona
             if progress:
                 progress(min(s + chunk, len(rows)), len(rows))
         return dict(test_rows=rows, truth=mnist.test_labels[rows].astype(np.int64), distances=dist,
-                    labels=refs.labels[pos].astype(np.int64), train_rows=refs.rows[pos], positions=pos,
-                    variant=refs.variant[pos])
+                    labels=refs.labels[pos].astype(np.int64), positions=pos)
 
     return cache.cached("neighbours", settings, compute)
 

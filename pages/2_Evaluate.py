@@ -16,7 +16,7 @@ import streamlit as st  # noqa: E402
 
 from knn import report  # noqa: E402
 from knn.data import DataError  # noqa: E402
-from knn.evaluate import MARK_NOTES, MARKS, TUTORIAL  # noqa: E402
+from knn.evaluate import TUTORIAL  # noqa: E402
 from knn.learned import WeightsError  # noqa: E402
 from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE  # noqa: E402
 from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter  # noqa: E402
@@ -127,9 +127,9 @@ def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
         gallery(images, labels, caps, prediction=p, per_row=min(k + 1, 12), size=56)
     if len(rows) > limit:
         st.caption(f"... and {len(rows) - limit} more.")
-    marks = sorted(set(int(v) for v in table["variant"][rows[:limit], :k].ravel()) - {0})
+    marks = refs.mark_notes(table["positions"][rows[:limit], :k])
     if marks:
-        st.caption(" ".join(f"{MARKS[v]}: {MARK_NOTES[v]}." for v in marks))
+        st.caption(" ".join(marks))
 
 
 def map_section():
