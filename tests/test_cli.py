@@ -18,6 +18,22 @@ def run(*args, env=None):
                           capture_output=True, text=True, timeout=900)
 
 
+def in_process(capsys, *args):
+    """``main(args)`` in this process, as a finished run: (returncode, stdout, stderr).
+
+    The same code as ``python -m knn`` without a new interpreter and TensorFlow
+    start-up per call (several seconds each); the entry point itself is tested
+    through :func:`run`.
+    """
+    from knn.__main__ import main
+
+    os.environ.setdefault("MNIST_DIR", str(mnist_dir()))
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["knn", *args], code, out, err)
+
+
 def assert_one_line_error(r, text):
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
@@ -85,61 +101,53 @@ def test_predict_text_output(drawn_files):
     assert "training #" in r.stdout
 
 
-def test_errors_are_one_line(tmp_path, drawn_files):
+def test_errors_are_one_line(tmp_path, drawn_files, capsys):
     drawn = drawn_files[0][0]
-    assert_one_line_error(run("evaluate", "--data", str(tmp_path / "nowhere")), "no such folder")
-    assert_one_line_error(run("evaluate", "--k", "0"), "k must be")
+    assert_one_line_error(run("evaluate", "--data", str(tmp_path / "nowhere")), "no such folder")  # the entry point
+    assert_one_line_error(in_process(capsys, "evaluate", "--k", "0"), "k must be")
     trunc = tmp_path / "mnist"
     trunc.mkdir()
     for f in mnist_dir().glob("*.gz"):
         (trunc / f.name).write_bytes(f.read_bytes())
     p = trunc / "t10k-labels-idx1-ubyte.gz"
     p.write_bytes(p.read_bytes()[:100])
-    assert_one_line_error(run("evaluate", "--data", str(trunc)), "t10k-labels-idx1-ubyte.gz")
+    assert_one_line_error(in_process(capsys, "evaluate", "--data", str(trunc)), "t10k-labels-idx1-ubyte.gz")
     empty = tmp_path / "empty.png"
     Image.new("L", (64, 64)).save(empty)
-    r = run("predict", str(empty))
+    r = in_process(capsys, "predict", str(empty))
     assert r.returncode == 1 and "Nothing drawn" in r.stderr and "Traceback" not in r.stderr
-    r = run("predict", str(tmp_path / "missing.png"))
+    r = in_process(capsys, "predict", str(tmp_path / "missing.png"))
     assert r.returncode == 1 and "No such file" in r.stderr and "Traceback" not in r.stderr
-    r = run("predict", "--k", "200000", str(drawn))
+    r = in_process(capsys, "predict", "--k", "200000", str(drawn))
     assert_one_line_error(r, "; got 200000")
     assert "k must be between 1 and 9" in r.stderr  # the learned index: 60,000 digits and some 30,000 styled copies
 
 
-@pytest.mark.slow
-def test_full_raw_evaluation_is_exact():
-    """Raw-pixel L1 1-NN on all 60,000 / 10,000: 96.31% (369 errors), the brute-force figure."""
-    r = run("evaluate", "--preprocess", "none", "--k", "1", "--json")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert out["errors"] == 369 and out["accuracy"] == pytest.approx(0.9631)
-
-
-def test_pen_set_reports_widths_groups_and_confusions(tmp_path):
+def test_pen_set_reports_widths_groups_and_confusions(tmp_path, capsys):
     sheet = tmp_path / "errors.png"
-    r = run("evaluate", "--set", "pen", "--n", "140", "--train", "20000", "--errors", str(sheet))
+    r = run("evaluate", "--set", "pen", "--n", "140", "--errors", str(sheet))
     assert r.returncode == 0, r.stderr
     assert "real pen digits: accuracy" in r.stdout and "by pen width: 8 px" in r.stdout
     assert "writers 1-10" in r.stdout and "confusion" in r.stdout
     assert sheet.exists() and Image.open(sheet).size[0] > 0
-    r = run("evaluate", "--set", "pen", "--n", "70", "--json")
+    r = in_process(capsys, "evaluate", "--set", "pen", "--n", "70", "--json")
     out = json.loads(r.stdout)
     assert out["set"] == "pen" and out["n"] == 70 and out["preprocess"] == "learned"
     assert set(out["by_width"]) == {"8", "12", "16", "20", "24", "32", "40"}
     assert sum(map(sum, out["confusion"])) == 70
-    assert_one_line_error(run("evaluate", "--set", "pen", "--pen-data", str(tmp_path)), "Pen digits not found")
-    assert_one_line_error(run("evaluate", "--set", "pen", "--n", "0"), "--n must be between 1 and 7494; got 0")
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--pen-data", str(tmp_path)), "Pen digits not found")
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--n", "0"), "--n must be between 1 and 7494; got 0")
 
 
-def test_train_writes_weights_the_pipeline_can_use(tmp_path):
+@pytest.mark.slow
+def test_train_writes_weights_the_pipeline_can_use(tmp_path, capsys):
     out = tmp_path / "w.npz"
-    r = run("train", "--train", "512", "--epochs", "1", "--out", str(out))
+    r = in_process(capsys, "train", "--train", "512", "--epochs", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "trained 1 epochs on 512 digits" in r.stdout and str(out) in r.stdout
     from knn import learned
 
     w = learned.load(out)
     assert int(w["seed"]) == 0 and learned.Embedder(w).dim == 64
-    assert_one_line_error(run("train", "--epochs", "0"), "--epochs must be at least 1; got 0")
-    assert_one_line_error(run("train", "--train", "100"), "--train must be at least 128")
+    assert_one_line_error(in_process(capsys, "train", "--epochs", "0"), "--epochs must be at least 1; got 0")
+    assert_one_line_error(in_process(capsys, "train", "--train", "100"), "--train must be at least 128")
