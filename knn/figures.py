@@ -62,12 +62,20 @@ def votes_html(shares: np.ndarray, prediction: int, height: int = 150) -> str:
             f'align-items:stretch">{"".join(bars)}</div>')
 
 
-def _heat_colours(values: np.ndarray) -> np.ndarray:
-    """0-255 values -> (..., 3) uint8 RGB on the HEAT scale (black at 0)."""
+def _heat_table() -> np.ndarray:
+    """(256, 3) uint8: the HEAT scale's colour of every value 0-255, interpolated between its stops."""
     stops = np.array([p for p, _ in HEAT]) * 255
     rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in HEAT], float)
-    v = np.asarray(values, float)
+    v = np.arange(256, dtype=float)
     return np.stack([np.interp(v, stops, rgb[:, i]) for i in range(3)], -1).round().astype(np.uint8)
+
+
+_HEAT = _heat_table()
+
+
+def _heat_colours(values: np.ndarray) -> np.ndarray:
+    """0-255 values (rounded to whole levels) -> (..., 3) uint8 RGB on the HEAT scale (black at 0)."""
+    return _HEAT[np.clip(np.rint(values), 0, 255).astype(np.uint8)]
 
 
 def difference_map(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1", size: int = 280):
@@ -85,7 +93,7 @@ def difference_map(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1",
     d = np.abs(q.astype(np.int64) - n.astype(np.int64)).reshape(side, side)
     total = float(d.sum()) if metric == "l1" else float(np.sqrt((d * d).sum()))
     f = max(1, size // side)
-    big = _heat_colours(np.kron(d, np.ones((f, f), np.int64)))
+    big = _heat_colours(d.repeat(f, 0).repeat(f, 1))
     h = big.shape[0]
     scale = _heat_colours(np.linspace(255, 0, h))[:, None, :].repeat(12, 1)  # 255 at the top
     picture = np.concatenate([big, np.zeros((h, 8, 3), np.uint8), scale], 1)
