@@ -15,10 +15,10 @@ visitor (MNIST and the index loaded), after one warm-up round of the whole
 crowd ("before": thread pools and compiled shapes exist), at its peak, and
 after the visitors have left. All browsers run on the same machine as the
 server, so on 2 cores the browsers' own work is most of the time from
-release to screen; ``--nice 10`` runs them at a lower CPU priority, so the
+release to screen; ``--nice 19`` runs them at a lower CPU priority, so the
 server is served first, as when each visitor's browser is on their own device.
 
-    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 10] [--nice 10] [--json]
+    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 10] [--nice 19] [--json]
 
 Needs Debian's chromium at /usr/bin/chromium and MNIST (``$MNIST_DIR``).
 """
@@ -30,11 +30,12 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -222,6 +223,7 @@ def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: f
     finally:
         server.terminate()
         server.wait(30)
+        shutil.rmtree(run_log.parent, ignore_errors=True)
     ms = np.array(times) * 1000
     server_ms = np.array(server_s) * 1000
     return {
@@ -248,7 +250,7 @@ def main(argv=None) -> int:
                     help="seconds each visitor looks at an answer before clearing and drawing again "
                          "(0: flat out, every browser always busy; a person reads for a few seconds)")
     ap.add_argument("--nice", type=int, default=0,
-                    help="run the browsers at this lower CPU priority (e.g. 10), so that on a machine they share the "
+                    help="run the browsers at this lower CPU priority (e.g. 19), so that on a machine they share the "
                          "server comes first, as when every visitor's browser runs on their own device")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
