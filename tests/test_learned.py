@@ -83,7 +83,7 @@ def test_learned_index_holds_copies_that_name_and_show_themselves(mnist, tmp_pat
     assert refs.describe(j).startswith(f"training #{refs.rows[j]}, styled") and refs.mark(j).startswith("ˢ")
     assert refs.describe(0) == f"training #{refs.rows[0]}" and refs.mark(0) == ""
     notes = refs.mark_notes(np.arange(len(refs.rows)))  # what the gallery's caption explains
-    assert [n[:3] for n in notes] == ["ˢ: ", "ˢᵃ:"] and refs.mark_notes([0, 1]) == []
+    assert [line[:3] for line in notes] == ["ˢ: ", "ˢᵃ:"] and refs.mark_notes([0, 1]) == []
     assert np.array_equal(refs.picture(0, mnist), mnist.train_images[refs.rows[0]])
     copy = refs.picture(j, mnist)
     assert not np.array_equal(copy, mnist.train_images[refs.rows[j]])
