@@ -80,7 +80,7 @@ class Sampler(threading.Thread):
 
 def start_server(port: int, run_log: Path) -> subprocess.Popen:
     """``streamlit run app.py`` through timed_server.py, which logs each answer's time on the server to run_log."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KNN_RUN_LOG=str(run_log))
+    env = dict(os.environ, KNN_RUN_LOG=str(run_log))
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "timed_server.py"), "run", "app.py", "--server.headless", "true",
          "--server.port", str(port),

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
-
-from knn.data import DataError, load_mnist  # noqa: E402
-from knn.engine import METRICS, WEIGHTS  # noqa: E402
-from knn.preprocess import DEFAULT_K, DEFAULT_PIPELINE, PIPELINES  # noqa: E402
+from knn import spaces
+from knn.data import DataError, load_mnist
+from knn.engine import METRICS, VOTING
 
 
 def _progress_bar(desc: str, enabled: bool):
@@ -34,25 +31,25 @@ def _progress_bar(desc: str, enabled: bool):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    d = argparse.ArgumentDefaultsHelpFormatter
-    p.formatter_class = d
+    p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (default: $MNIST_DIR, then the Keras cache, then download)")
-    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"neighbours that vote ({DEFAULT_K} measured best with learned features and their styled copies on MNIST and pen digits; 3 with pixels)")
+    p.add_argument("--space", choices=spaces.NAMES, default="default",
+                   help="what is compared: " + "; ".join(f"'{s.name}': {s.summary}" for s in spaces.SPACES.values())
+                   + f"; 'default': the best measured ('{spaces.DEFAULT.name}')")
+    p.add_argument("--k", type=int, default=None, help="neighbours that vote (default: the space's own, measured best: "
+                   + ", ".join(f"{s.name} {s.default_k}" for s in spaces.SPACES.values()) + ")")
     p.add_argument("--metric", choices=METRICS, default="l1", help="distance")
-    p.add_argument("--weights", choices=WEIGHTS, default="uniform", help="vote weighting")
-    p.add_argument("--preprocess", choices=PIPELINES + ("default",), default="default",
-                   help="'none': raw pixels, plain MNIST recipe; 'deskew'; 'redraw': and hairlines redrawn; "
-                   "'thicken': and thickened copies in the index (the best on pixels); 'learned': the redraw recipe, "
-                   f"compared as 64 learned features; 'default': the best measured ('{DEFAULT_PIPELINE}')")
+    p.add_argument("--voting", choices=VOTING, default="uniform",
+                   help="'uniform': one vote per neighbour; 'distance': 1 / (distance + 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _report_drawings(e, refs, index, errors_png) -> None:
+def _report_drawings(e, refs, errors_png) -> None:
     """Print a drawn or pen evaluation; save its misread drawings as a contact sheet."""
     what = {"drawn": "drawn digits", "pen": "real pen digits"}[e.set]
     print(f"{what}: accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n} drawings); "
-          f"{refs.n_train} training digits ({index.ntotal} vectors), k={e.k}, {e.metric}, "
-          f"preprocess={e.preprocess}, weights={e.weights}; {e.seconds:.1f} s")
+          f"{refs.n_train} training digits ({len(refs)} vectors), k={e.k}, {e.metric}, "
+          f"space={e.space}, voting={e.voting}; {e.seconds:.1f} s")
     print("  by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.by_width.items()))
     print("  by size:      " + ", ".join(f"{b} {v:.1%}" for b, v in e.by_size.items()))
     print("  by group:     " + ", ".join(f"{g} {v:.1%}" for g, v in e.by_group.items()))
@@ -68,53 +65,47 @@ def _report_drawings(e, refs, index, errors_png) -> None:
 
 
 def cmd_evaluate(a) -> int:
-    from knn.evaluate import build_index, evaluate, evaluate_drawn, evaluate_pen
+    from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_pen
+    from knn.references import build
 
-    mnist = load_mnist(a.data)
+    if a.set == "drawn" and a.per_width < 1:
+        raise ValueError(f"--per-width must be at least 1; got {a.per_width}")
     digits = None
     if a.set == "pen":
         from knn.pen import load_pendigits
 
-        digits = load_pendigits(a.pen_data)  # before the index: a missing file fails fast
+        digits = load_pendigits(a.pen_data)  # before MNIST and the index: a missing file fails fast
         if a.n is not None and not 1 <= a.n <= len(digits):
             raise ValueError(f"--n must be between 1 and {len(digits)}; got {a.n}")
-    if a.set == "drawn" and a.per_width < 1:
-        raise ValueError(f"--per-width must be at least 1; got {a.per_width}")
-    index, refs = build_index(mnist, a.train, a.seed, a.metric, a.preprocess)
+    mnist = load_mnist(a.data)
+    refs = build(mnist, a.space, a.metric, a.train, a.seed)
     update, close = _progress_bar("evaluate", not a.json and sys.stderr.isatty())
-    if a.set in ("drawn", "pen"):
-        try:
-            if a.set == "drawn":
-                e = evaluate_drawn(index, mnist, a.per_width, a.seed, a.k, a.preprocess, a.weights, progress=update)
-            else:
-                e = evaluate_pen(index, digits, a.n, a.seed, a.k, a.preprocess, a.weights, progress=update)
-        finally:
-            close()
-        if a.json:
-            print(json.dumps(e.summary()))
-        else:
-            _report_drawings(e, refs, index, a.errors)
-        return 0
     try:
-        e = evaluate(mnist, n_train=refs.n_train, n_test=a.test, seed=a.seed, k=a.k, preprocess=a.preprocess,
-                     weights=a.weights, progress=update, index=index)
+        if a.set == "drawn":
+            e = evaluate_drawn(refs, mnist, a.per_width, a.seed, a.k, a.voting, progress=update)
+        elif a.set == "pen":
+            e = evaluate_pen(refs, digits, a.n, a.seed, a.k, a.voting, progress=update)
+        else:
+            e = evaluate_mnist(refs, mnist, a.test, a.seed, a.k, a.voting, progress=update)
     finally:
         close()
     if a.json:
         print(json.dumps(e.summary()))
-    else:
+    elif a.set == "mnist":
         print(f"accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n_test} test digits); "
-              f"{e.n_train} training digits ({e.index_size} vectors), k={e.k}, {e.metric}, preprocess={e.preprocess}, "
-              f"weights={e.weights}; "
-              f"{e.seconds:.1f} s, {e.queries_per_second:.0f} queries/s")
+              f"{e.n_train} training digits ({e.index_size} vectors), k={e.k}, {e.metric}, space={e.space}, "
+              f"voting={e.voting}; {e.seconds:.1f} s, {e.queries_per_second:.0f} queries/s")
+    else:
+        _report_drawings(e, refs, a.errors)
     return 0
 
 
 def cmd_predict(a) -> int:
-    from knn.evaluate import build_index, predict_files
+    from knn.answer import predict_files
+    from knn.references import build
 
-    index, refs = build_index(load_mnist(a.data), None, 0, a.metric, a.preprocess)
-    results = predict_files(index, refs, a.images, a.k, a.preprocess, a.weights)
+    refs = build(load_mnist(a.data), a.space, a.metric)
+    results = predict_files(refs, a.images, a.k, a.voting)
     if a.json:
         print(json.dumps(results))
     for r in results if not a.json else []:
@@ -131,16 +122,17 @@ def cmd_predict(a) -> int:
 
 def cmd_bench(a) -> int:
     from knn import bench
-    from knn.evaluate import build_index, vectors
+    from knn.references import build
 
-    mnist = load_mnist(a.data)
     for name, value in (("--queries", a.queries), ("--single", a.single)):  # --k is checked in main()
         if value < 1:
             raise ValueError(f"{name} must be at least 1; got {value}")
+    mnist = load_mnist(a.data)
 
     def extra():
-        index, _ = build_index(mnist, preprocess="default")
-        return (f"this engine, default pipeline ({DEFAULT_PIPELINE})", index, vectors(mnist.test_images[:a.queries]))
+        refs = build(mnist)
+        return (f"this engine, default space ({refs.space.name})", refs.index,
+                refs.space.vectors(mnist.test_images[:a.queries]))
 
     say = None if a.json else (lambda s: print(f"measuring {s} ...", file=sys.stderr, flush=True))
     out = bench.run(mnist, a.queries, a.single, a.k, a.budget, extra=extra, progress=say)
@@ -168,17 +160,17 @@ def cmd_bench(a) -> int:
 def cmd_train(a) -> int:
     import time
 
-    from knn import learned
-    from knn.evaluate import subset
-
-    mnist = load_mnist(a.data)
-    if a.epochs < 1:
-        raise ValueError(f"--epochs must be at least 1; got {a.epochs}")
-    rows = subset(len(mnist.train_labels), a.train, a.seed)
-    if len(rows) < 128:
-        raise ValueError(f"--train must be at least 128 (one batch); got {len(rows)}")
     from tqdm import tqdm
 
+    from knn import learned
+    from knn.data import subset
+
+    if a.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1; got {a.epochs}")
+    if a.train is not None and a.train < 128:
+        raise ValueError(f"--train must be at least 128 (one batch); got {a.train}")
+    mnist = load_mnist(a.data)
+    rows = subset(len(mnist.train_labels), a.train, a.seed)
     bar = tqdm(desc="train", unit="batch", file=sys.stderr, dynamic_ncols=True, disable=None)
     start = time.perf_counter()
 
@@ -191,7 +183,7 @@ def cmd_train(a) -> int:
         weights = learned.train(mnist.train_images[rows], mnist.train_labels[rows], a.epochs, a.seed, progress=update)
     finally:
         bar.close()
-    path = learned.save(weights, a.out or learned.WEIGHTS)
+    path = learned.save(weights, a.out or learned.WEIGHTS_FILE)
     net = learned.Embedder(weights)
     acc = float((net.classify(mnist.test_images) == mnist.test_labels).mean())
     print(f"trained {a.epochs} epochs on {len(rows)} digits in {time.perf_counter() - start:.0f} s; "
@@ -232,12 +224,11 @@ def main(argv=None) -> int:
     tr.add_argument("--epochs", type=int, default=6, help="passes over the training digits (the committed weights: 6)")
     tr.add_argument("--seed", type=int, default=0, help="seed for the initial weights, shuffles and augmentation")
     tr.add_argument("--train", type=int, default=None, help="train on a seeded subset of this many digits (default: all)")
-    tr.add_argument("--out", metavar="FILE", default=None, help="where to write the weights (default: knn/weights/embedding.npz, "
-                    "which the 'learned' pipeline uses)")
-    tr.set_defaults(k=1)
+    tr.add_argument("--out", metavar="FILE", default=None, help="where to write the network's weights (default: "
+                    "knn/weights/embedding.npz, which the 'learned' space uses)")
     a = parser.parse_args(argv)
     try:
-        if a.k < 1:
+        if getattr(a, "k", None) is not None and a.k < 1:
             raise ValueError(f"k must be at least 1; got {a.k}")
         return {"evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench, "train": cmd_train}[a.command](a)
     except (DataError, ValueError) as e:

@@ -9,6 +9,9 @@ Where the data is looked for, in order:
    ``allow_pickle=False``);
 4. a download through ``keras.datasets.mnist`` where the machine is online.
 
+:func:`subset` draws the seeded subsets (the TF1 tutorial's 5,000 / 200)
+that the rest of the package evaluates on.
+
 Anything wrong (a missing, truncated or corrupt file, wrong magic number,
 shape, dtype or label range) raises :class:`DataError`, whose message names
 the file, what is wrong, and where the loader looked. This module knows
@@ -22,6 +25,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -133,6 +137,15 @@ def _download() -> Mnist:
     except Exception as e:  # any network or HTTP failure
         raise DataError(f"download through keras.datasets.mnist failed ({type(e).__name__}: {e})") from None
     return load_npz(KERAS_CACHE.expanduser())
+
+
+def subset(n_total: int, n: Optional[int], seed: int) -> np.ndarray:
+    """Indices of a seeded random subset of n of n_total items, sorted (all of them, in order, if n is None or n_total)."""
+    if n is None or n == n_total:
+        return np.arange(n_total)
+    if not 1 <= n <= n_total:
+        raise ValueError(f"subset size must be between 1 and {n_total}; got {n}")
+    return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True) -> Mnist:

@@ -4,7 +4,8 @@ MNIST's test digits are thinned to their skeleton (the path of the pen) and
 redrawn the way the browser canvas draws: white strokes with round caps and
 joins on a black 280x280 canvas, anti-aliased, at a chosen pen width, size,
 position and slant. Everything is seeded and generated on the fly; nothing is
-stored. The strokes the browser test draws with the mouse are included too.
+stored. BROWSER_DIGITS, a 1, a 0 and a 7 as a person draws them with a
+mouse, are drawn at every width too.
 
 Only the *test* digits are used, so a drawing can never be its own nearest
 training neighbour. Knows nothing about the engine.
@@ -20,13 +21,13 @@ from PIL import Image, ImageDraw
 
 from knn.strokes import thin
 
-CANVAS = 280  # the page's canvas side, px
+CANVAS = 280  # the page's drawing canvas: its side, px
 WIDTHS = (8, 12, 16, 20, 24, 32, 40)  # pen widths measured, px on the canvas
 SIZES = (0.35, 0.95)  # the digit's height (or width if wider) as a fraction of the canvas
 SLANT = 0.3  # horizontal shear range, +- (x shifts by slant * dy)
 SUPERSAMPLE = 3  # drawn at 3x and averaged down: the canvas's anti-aliasing
 
-# The digits tests/test_browser.py draws with the mouse: strokes in canvas pixels.
+# A 1, a 0 and a 7 drawn with a mouse on the page's canvas: strokes in canvas pixels.
 BROWSER_DIGITS = {
     1: [[(150, 45), (145, 140), (138, 235)]],
     0: [[(140 + 62 * math.sin(t / 24 * 2 * math.pi), 140 - 92 * math.cos(t / 24 * 2 * math.pi)) for t in range(26)]],

@@ -35,8 +35,9 @@ to every vector in one compiled function (under L1 the differences stay
 uint8 and are summed in int16 and int32); under L2, for d up to 129, by one
 matrix product per batch of queries, whose float32 sums stay exact integers.
 
-Ties in distance are ordered by lower training index, so results are
-deterministic. The index holds the training vectors as uint8 (47 MB for
+A tiny index (a visitor's few taught digits) runs the same kernels
+eagerly, without compiling them. Ties in distance are ordered by lower
+training index, so results are deterministic. The index holds the training vectors as uint8 (47 MB for
 60,000) plus their 4x4 and 2x2 block sums as uint16 (6 and 24 MB).
 """
 
@@ -46,9 +47,10 @@ import numpy as np
 import tensorflow as tf
 
 METRICS = ("l1", "l2")
-WEIGHTS = ("uniform", "distance")
-DIM = 784
+VOTING = ("uniform", "distance")  # one vote per neighbour, or 1 / (distance + 1)
+IMAGE_DIM = 784  # 28x28 images: the length the bound-and-verify cascade is for
 N_CLASSES = 10
+EAGER_MAX = 256  # indexes this small run their kernels eagerly: no XLA compile per index
 
 
 def _blocks(x: np.ndarray, side: int = 4) -> np.ndarray:
@@ -57,7 +59,7 @@ def _blocks(x: np.ndarray, side: int = 4) -> np.ndarray:
     return x.reshape(-1, m, side, m, side).sum((2, 4), dtype=np.uint16).reshape(-1, m * m)
 
 
-def as_vectors(queries, name: str = "queries", dim: int = DIM) -> np.ndarray:
+def as_vectors(queries, name: str = "queries", dim: int = IMAGE_DIM) -> np.ndarray:
     """Validate queries and return them as (n, dim) uint8 on the 0-255 scale.
 
     Accepts uint8 0-255 or float 0-1, shaped (dim,) or (n, dim), and for
@@ -65,11 +67,11 @@ def as_vectors(queries, name: str = "queries", dim: int = DIM) -> np.ndarray:
     nearest of the 256 levels.
     """
     a = np.asarray(queries)
-    image = dim == DIM
+    image = dim == IMAGE_DIM
     if a.shape == (dim,) or (image and a.shape == (28, 28)):
         a = a.reshape(1, dim)
     elif image and a.ndim == 3 and a.shape[1:] == (28, 28):
-        a = a.reshape(len(a), DIM)
+        a = a.reshape(len(a), IMAGE_DIM)
     elif not (a.ndim == 2 and a.shape[1] == dim):
         shapes = "(28, 28), (784,), (n, 28, 28) or (n, 784)" if image else f"({dim},) or (n, {dim})"
         raise ValueError(f"{name} must have shape {shapes}; got {a.shape}")
@@ -94,7 +96,7 @@ def _dim_of(vectors) -> int:
     """The vector length of an index's data: (n, 28, 28) images are 784."""
     a = np.asarray(vectors)
     if a.ndim == 3 and a.shape[1:] == (28, 28):
-        return DIM
+        return IMAGE_DIM
     if a.ndim == 2 and a.shape[1] >= 1:
         return int(a.shape[1])
     raise ValueError(f"vectors must have shape (n, d) or (n, 28, 28); got {a.shape}")
@@ -109,9 +111,14 @@ class Index:
     of positions, like faiss's IndexIDMap: e.g. MNIST training indices when
     the index holds a subset. The index is read-only once built and safe to
     share between threads.
+
+    ``jit``: run the kernels as XLA-compiled functions (the default for more
+    than EAGER_MAX vectors) or eagerly, the same operations without a compile
+    (the default for a handful of vectors, such as one visitor's taught
+    digits, where compiling would cost more than every search).
     """
 
-    def __init__(self, vectors, labels, metric: str = "l1", ids=None):
+    def __init__(self, vectors, labels, metric: str = "l1", ids=None, jit=None):
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}; got {metric!r}")
         self.dim = _dim_of(vectors)
@@ -128,7 +135,7 @@ class Index:
         if self.ids.shape != (self.ntotal,) or np.any(np.diff(self.ids) <= 0):
             raise ValueError(f"ids must be {self.ntotal} ascending integers, one per vector; got shape {self.ids.shape}")
         self._x = tf.constant(x)  # (n, d) uint8
-        self._image = self.dim == DIM  # the bound-and-verify cascade is for 28x28 images
+        self._image = self.dim == IMAGE_DIM  # the bound-and-verify cascade is for 28x28 images
         self._b = tf.constant(_blocks(x) if self._image else np.zeros((0, 0), np.uint16))  # (n, 49) uint16
         self._b2 = tf.constant(_blocks(x, 2) if self._image else np.zeros((0, 0), np.uint16))  # (n, 196) uint16
         # Short vectors under L2: |a-b|^2 = |a|^2 + |b|^2 - 2 a.b by one matrix product, exact in float32
@@ -136,11 +143,13 @@ class Index:
         self._gram = not self._image and metric == "l2" and self.dim * 255 ** 2 * 2 < 2 ** 24
         sq = (x.astype(np.float32) ** 2).sum(1) if self._image or self._gram else np.zeros(0, np.float32)
         self._sq = tf.constant(sq)  # (n,) squared norms, exact in float32
-        self._exact_kernel = tf.function(self._exact, jit_compile=True, reduce_retracing=True)
-        self._scan_kernel = tf.function(self._scan, jit_compile=True)
-        self._candidates_kernel = tf.function(self._candidates, jit_compile=True)
-        self._rerank_kernel = tf.function(self._rerank, jit_compile=True)
-        self._select_kernel = tf.function(self._select, jit_compile=True)
+        self.jit = self.ntotal > EAGER_MAX if jit is None else bool(jit)
+        kernel = (lambda f, **kw: tf.function(f, jit_compile=True, **kw)) if self.jit else (lambda f, **kw: f)
+        self._exact_kernel = kernel(self._exact, reduce_retracing=True)
+        self._scan_kernel = kernel(self._scan)
+        self._candidates_kernel = kernel(self._candidates)
+        self._rerank_kernel = kernel(self._rerank)
+        self._select_kernel = kernel(self._select)
 
     @property
     def nbytes(self) -> int:
@@ -302,7 +311,7 @@ class Index:
         failed = []
         for start in range(0, len(rows), batch):
             r = rows[start:start + batch]
-            qb = np.zeros((batch, DIM), np.uint8)  # fixed shape: one compiled function per tier
+            qb = np.zeros((batch, IMAGE_DIM), np.uint8)  # fixed shape: one compiled function per tier
             qb[:len(r)] = q[r]
             qt = tf.constant(qb)
             if short:
@@ -348,17 +357,17 @@ class Index:
     def _finish(self, dist: np.ndarray) -> np.ndarray:
         return dist.astype(np.float64) if self.metric == "l1" else np.sqrt(dist.astype(np.float64))
 
-    def classify(self, queries, k: int = 1, weights: str = "uniform"):
+    def classify(self, queries, k: int = 1, voting: str = "uniform"):
         """Vote among the k nearest: return (labels (n,), vote_shares (n, 10)).
 
-        ``weights="uniform"`` gives each neighbour one vote; ``"distance"``
+        ``voting="uniform"`` gives each neighbour one vote; ``"distance"``
         gives 1 / (distance + 1). Shares sum to 1. The class with the largest
         share wins; a tie between classes goes to the class of the nearest
         neighbour among the tied classes.
         """
-        check_weights(weights)
+        check_voting(voting)
         dist, _, labels = self.neighbours(queries, k)
-        return vote(labels, dist, weights)
+        return vote(labels, dist, voting)
 
     def neighbours(self, queries, k: int = 1):
         """Like :meth:`search`, plus the neighbours' labels: (distances, indices, labels)."""
@@ -366,19 +375,19 @@ class Index:
         return dist, ids, self.labels[np.searchsorted(self.ids, ids)]
 
 
-def check_weights(weights: str) -> None:
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}; got {weights!r}")
+def check_voting(voting: str) -> None:
+    if voting not in VOTING:
+        raise ValueError(f"voting must be one of {VOTING}; got {voting!r}")
 
 
-def vote(neighbour_labels: np.ndarray, distances: np.ndarray, weights: str = "uniform"):
+def vote(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform"):
     """Votes of sorted neighbours (n, k) -> (labels (n,), shares (n, 10)).
 
     See :meth:`Index.classify` for the rule and its tie-break.
     """
-    check_weights(weights)
+    check_voting(voting)
     n, k = neighbour_labels.shape
-    w = np.ones((n, k)) if weights == "uniform" else 1.0 / (distances + 1.0)
+    w = np.ones((n, k)) if voting == "uniform" else 1.0 / (distances + 1.0)
     votes = np.zeros((n, N_CLASSES))
     np.add.at(votes, (np.arange(n)[:, None], neighbour_labels), w)
     top = votes.max(1, keepdims=True)

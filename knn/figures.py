@@ -78,20 +78,19 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
     return _HEAT[np.clip(np.rint(values), 0, 255).astype(np.uint8)]
 
 
-def difference_map(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1", size: int = 280):
-    """Where a distance comes from: (RGBA picture, total) of |query - neighbour| per value (0-255).
+def difference_map(query: np.ndarray, neighbour: np.ndarray, size: int = 280):
+    """Where a distance comes from: (RGBA picture, cells) of |query - neighbour| per value (0-255).
 
     Works for any square number of values: 784 pixels as 28x28, or 64
-    learned features as 8x8 (feature 8r + c at row r, column c). The
-    picture is the map enlarged to about ``size`` px with crisp cells, black
-    where the two agree, and a colour scale from 0 to 255 on its right. The
-    total is the distance: the sum of the map for L1, the square root of the
-    sum of its squares for L2.
+    learned features as 8x8 (feature 8r + c at row r, column c). ``cells``
+    is the (side, side) int64 map of absolute differences: the L1 distance
+    is its sum, the L2 distance the square root of the sum of its squares.
+    The picture is the map enlarged to about ``size`` px with crisp cells,
+    black where the two agree, and a colour scale from 0 to 255 on its right.
     """
     q, n = np.asarray(query).reshape(-1), np.asarray(neighbour).reshape(-1)
     side = int(round(np.sqrt(q.size)))
     d = np.abs(q.astype(np.int64) - n.astype(np.int64)).reshape(side, side)
-    total = float(d.sum()) if metric == "l1" else float(np.sqrt((d * d).sum()))
     f = max(1, size // side)
     big = _heat_colours(d.repeat(f, 0).repeat(f, 1))
     h = big.shape[0]
@@ -99,7 +98,7 @@ def difference_map(query: np.ndarray, neighbour: np.ndarray, metric: str = "l1",
     picture = np.concatenate([big, np.zeros((h, 8, 3), np.uint8), scale], 1)
     alpha = np.full((h, picture.shape[1], 1), 255, np.uint8)
     alpha[:, big.shape[1]:big.shape[1] + 8] = 0  # a see-through gap before the scale
-    return np.concatenate([picture, alpha], 2), total
+    return np.concatenate([picture, alpha], 2), d
 
 
 DIGIT_COLOURS = ["#4f8bf9", "#f0a030", "#3fb950", "#e5534b", "#a371f7", "#8d6e63", "#ec6cb9", "#9aa0a6", "#c9d43a", "#39c5cf"]

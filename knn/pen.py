@@ -24,7 +24,7 @@ from typing import Optional
 import numpy as np
 
 from knn.data import DataError
-from knn.drawn import WIDTHS, Drawing, place
+from knn.drawn import WIDTHS, place
 
 FILE = "pendigits-orig.tra.gz"
 WRITER_GROUPS = {"writers 1-10": range(1, 11), "writers 11-30": range(11, 31)}

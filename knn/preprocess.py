@@ -12,13 +12,15 @@ Two stages, kept apart so that each can be shown and tested:
   20 px keeping the aspect ratio (anti-aliased), and place the result in 28x28
   so that its centre of mass is at the centre. :func:`mnist_steps` returns
   every intermediate picture for display.
-* Before that, the pipelines from "redraw" on measure the pen width (ink area over
-  skeleton length, see :mod:`knn.strokes`). A stroke thinner than almost any
-  MNIST digit's (a hairline brush on a big drawing) is thinned to its
-  skeleton and redrawn with MNIST's median pen width. Wider strokes are left
-  alone: measured, redrawing them loses more (closed loops) than it gains.
-* :func:`transform` is what the training index and the queries share
-  (deskewing), applied to 28x28 images.
+* Optionally (``normalise_width``), before fitting, the pen width is
+  measured (ink area over skeleton length, see :mod:`knn.strokes`). A stroke
+  thinner than almost any MNIST digit's (a hairline brush on a big drawing)
+  is thinned to its skeleton and redrawn with MNIST's median pen width.
+  Wider strokes are left alone: measured, redrawing them loses more (closed
+  loops) than it gains.
+
+Two transforms of 28x28 images serve the comparison spaces
+(:mod:`knn.spaces`): :func:`deskew` and :func:`thicken`.
 
 Problems with the input raise :class:`ImageError` with a message fit for a
 user. This module knows nothing about the engine or the data set.
@@ -258,31 +260,7 @@ def to_mnist(image, normalise_width: bool = True) -> np.ndarray:
     return mnist_steps(read_image(image), normalise_width).centred
 
 
-# ---- transforms applied to the index and the queries alike ----
-
-# Each pixel pipeline adds one step to the one before; "learned" compares learned features
-# instead of pixels. "default" names the best measured (see README).
-PIPELINES = ("none", "deskew", "redraw", "thicken", "learned")
-DEFAULT_PIPELINE = "learned"
-DEFAULT_K = 7  # neighbours that vote by default: measured best with learned features and styled copies (MNIST and pen); 3 with pixels
-PIPELINE_STEPS = {
-    "none": "raw pixels, plain MNIST recipe (crop, fit 20x20, centre by mass)",
-    "deskew": "+ deskew training digits and queries alike",
-    "redraw": "+ hairline strokes redrawn from their skeleton at MNIST's pen width",
-    "thicken": "+ a thickened copy of every training digit in the index (the best on pixels)",
-    "learned": "the redraw recipe's image, compared as 64 features a small CNN learned (knn.learned), not as pixels; "
-               "the index adds styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail)",
-}
-
-
-def pipeline_name(pipeline: str) -> str:
-    """Validate a pipeline's name; "default" means DEFAULT_PIPELINE."""
-    if pipeline == "default":
-        return DEFAULT_PIPELINE
-    if pipeline not in PIPELINES:
-        raise ValueError(f"preprocess must be one of {PIPELINES + ('default',)}; got {pipeline!r}")
-    return pipeline
-
+# ---- transforms of 28x28 images ----
 
 def deskew(images: np.ndarray) -> np.ndarray:
     """Shear each 28x28 image so its principal axis is vertical (LeCun et al. 1998).
@@ -323,17 +301,3 @@ def thicken(images: np.ndarray) -> np.ndarray:
     x = np.asarray(images, np.uint8).reshape(-1, SIDE, SIDE)
     p = np.pad(x, ((0, 0), (1, 1), (1, 1)))
     return np.maximum.reduce([p[:, 1:-1, 1:-1], p[:, :-2, 1:-1], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]])
-
-
-def transform(images: np.ndarray, pipeline: str = "default") -> np.ndarray:
-    """Apply a pipeline's shared transform to (n, 28, 28) uint8 MNIST-format images.
-
-    "none" and "learned" (whose network learned to ignore slant): unchanged.
-    The pixel pipelines from "deskew" on: deskewed. The same function serves
-    the training index and the queries, so both are compared alike.
-    """
-    pipeline = pipeline_name(pipeline)
-    images = np.asarray(images, np.uint8).reshape(-1, SIDE, SIDE)
-    if pipeline in ("none", "learned"):
-        return images
-    return deskew(images)

@@ -1,20 +1,59 @@
-"""Shared fixtures: the real MNIST (from MNIST_DIR or ../shared) and small seeded data."""
+"""Fixtures, and the fast tier's guard.
+
+Tests marked ``unit`` (``python -m pytest -m unit``) run on small synthetic
+data with an empty cache: they may not use the fixtures that read MNIST, and
+the loader is cut off from every data source while they run. Everything else
+reads the real MNIST from $MNIST_DIR or ../shared/data/mnist.
+"""
 
 import os
 import shutil
-from pathlib import Path
 
+import knn  # noqa: F401  (first: it sets TensorFlow's log level before anything imports TensorFlow)
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from helpers import EVALUATE_PAGE, ROOT, mnist_dir, synthetic_mnist
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+DATA_FIXTURES = {"mnist", "full_index", "eval_cache"}
+
+if mnist_dir().is_dir():
+    os.environ.setdefault("MNIST_DIR", str(mnist_dir()))
 
 
-def mnist_dir() -> Path:
-    return Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("unit") and DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but uses "
+                                    f"{sorted(DATA_FIXTURES & set(item.fixturenames))}: the fast tier reads no data set")
+
+
+@pytest.fixture(scope="session")
+def unit_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("unit-cache")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier(request, monkeypatch, unit_cache, tmp_path):
+    """For unit tests: an empty cache of their own, no MNIST_DIR, no Keras cache, no download."""
+    if not request.node.get_closest_marker("unit"):
+        return
+    from knn import data
+
+    def offline():
+        raise data.DataError("the fast tier reads no data set")
+
+    monkeypatch.setenv("KNN_CACHE", str(unit_cache))
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.delenv("PENDIGITS_DIR", raising=False)
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache.npz")
+    monkeypatch.setattr(data, "_download", offline)
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """400 training and 60 test digits drawn from ten stroke shapes (tests/helpers.py), as a knn.data.Mnist."""
+    return synthetic_mnist()
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +69,9 @@ def mnist():
 @pytest.fixture(scope="session")
 def full_index(mnist):
     """The raw-pixel L1 index over all 60,000 training digits."""
-    from knn.evaluate import build_index
+    from knn.references import build
 
-    return build_index(mnist, preprocess="none")[0]
+    return build(mnist, "none").index
 
 
 @pytest.fixture
@@ -56,8 +95,7 @@ def eval_cache(tmp_path_factory):
     for made in [*cache.folder().glob("copies-*.npz"), *cache.folder().glob("features-*.npz")]:
         shutil.copy(made, folder)  # the learned index's styled copies and features, if made already: not the page's results
     os.environ["KNN_CACHE"] = str(folder)
-    os.environ.setdefault("MNIST_DIR", str(mnist_dir()))
-    at = AppTest.from_file(str(ROOT / "pages" / "2_Evaluate.py"), default_timeout=1200).run()
+    at = AppTest.from_file(str(ROOT / EVALUATE_PAGE), default_timeout=1200).run()
     assert not at.exception, at.exception
     st.cache_resource.clear()  # later tests start from the disk cache, like a fresh server
     return folder

@@ -1,48 +1,15 @@
-"""The page's logic through Streamlit's AppTest: controls, upload, errors, the empty canvas."""
+"""The pages' logic through Streamlit's AppTest: navigation, controls, upload, errors, the empty canvas, teach-it."""
 
-import io
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, mnist_dir
-
-APP = str(ROOT / "app.py")
+from helpers import APP, captions, png_of, prediction, upload
 
 
 @pytest.fixture
-def app(monkeypatch):
-    monkeypatch.setenv("MNIST_DIR", str(mnist_dir()))
+def app():
     return AppTest.from_file(APP, default_timeout=600).run()
-
-
-def prediction(at):
-    return [m.value for m in at.metric if m.label == "Prediction"]
-
-
-class FakeUpload:
-    """What st.file_uploader returns: a name and the bytes (AppTest cannot upload files)."""
-
-    def __init__(self, name, data):
-        self.name, self._data = name, data
-
-    def getvalue(self):
-        return self._data
-
-
-def upload(monkeypatch, at, name, data):
-    import streamlit as st
-
-    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: FakeUpload(name, data))
-    at.radio(key="input").set_value("Upload").run()
-    return at
-
-
-def png_of(a):
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def test_empty_canvas_shows_a_prompt(app):
@@ -103,10 +70,6 @@ def test_missing_data_is_reported(monkeypatch, tmp_path):
     st.cache_resource.clear()
 
 
-def captions(at):
-    return [c for img in at.get("image") for c in img.captions]
-
-
 def test_teach_it_makes_the_drawing_its_own_nearest_neighbour(app):
     app.radio(key="input").set_value("MNIST test digit").run()
     app.session_state.test_row = 8
@@ -132,9 +95,9 @@ def test_teach_it_makes_the_drawing_its_own_nearest_neighbour(app):
 
 
 def test_taught_digits_are_capped(app, monkeypatch):
-    import ui
+    from ui import session
 
-    monkeypatch.setattr(ui, "MAX_TAUGHT", 2)
+    monkeypatch.setattr(session, "MAX_TAUGHT", 2)
     app.radio(key="input").set_value("MNIST test digit").run()
     for _ in range(3):
         app.button(key="teach").click().run()
@@ -153,16 +116,19 @@ def test_compare_learned_features_or_pixels(app):
     app.radio(key="input").set_value("MNIST test digit").run()
     app.session_state.test_row = 0  # a 7
     app.run()
-    assert app.radio(key="space").value == "learned features"
+    assert app.radio(key="family").value == "learned features" and app.slider(key="k").value == 7
     assert prediction(app) == ["7"]
     assert any("64 learned features" in c for c in captions(app))
     assert any("64 features a small CNN learned" in c.value for c in app.sidebar.caption)
-    app.radio(key="space").set_value("pixels").run()
+    app.radio(key="family").set_value("pixels").run()
     assert not app.exception and prediction(app) == ["7"]
-    assert app.radio(key="preprocess").value == "thicken"
+    assert app.radio(key="pipeline").value == "thicken" and app.slider(key="k").value == 3  # the space's own k
     assert any("deskewed (as the index)" in c for c in captions(app))
-    app.radio(key="preprocess").set_value("none").run()
+    app.radio(key="pipeline").set_value("none").run()
     assert not app.exception and prediction(app) == ["7"]
+    assert not any("deskewed" in c for c in captions(app))
+    app.radio(key="family").set_value("learned features").run()
+    assert app.slider(key="k").value == 7 and prediction(app) == ["7"]
 
 
 def test_missing_weights_are_reported(monkeypatch, app, tmp_path):
@@ -172,11 +138,11 @@ def test_missing_weights_are_reported(monkeypatch, app, tmp_path):
 
     st.cache_resource.clear()
     learned.embedder.cache_clear()
-    monkeypatch.setattr(learned, "WEIGHTS", tmp_path / "missing.npz")
+    monkeypatch.setattr(learned, "WEIGHTS_FILE", tmp_path / "missing.npz")
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     assert any("learned features are not available" in e.value and "python -m knn train" in e.value for e in at.error)
-    at.radio(key="space").set_value("pixels").run()  # the pixel pipelines still work
+    at.radio(key="family").set_value("pixels").run()  # the pixel spaces still work
     at.radio(key="input").set_value("MNIST test digit").run()
     assert not at.exception and len(prediction(at)) == 1
     monkeypatch.undo()
@@ -186,10 +152,11 @@ def test_missing_weights_are_reported(monkeypatch, app, tmp_path):
 
 def test_searches_run_on_the_shared_workers(app, monkeypatch):
     """Every visitor's search runs on the process's few worker threads, not in the script's own thread
-    (one malloc arena per script thread kept ~250 MB after a crowd; see ui._workers)."""
+    (one malloc arena per script thread kept ~250 MB after a crowd; see ui.resources._workers)."""
     import threading
 
-    import ui
+    from knn import answer
+    from ui import resources
 
     seen = []
 
@@ -197,11 +164,12 @@ def test_searches_run_on_the_shared_workers(app, monkeypatch):
         seen.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    real = ui.explain
-    monkeypatch.setattr(ui, "explain", spy)
+    real = answer.answer
+    monkeypatch.setattr(answer, "answer", spy)
     app.radio(key="input").set_value("MNIST test digit").run()
     for _ in range(3):
         app.button(key="random").click().run()
     assert not app.exception and len(prediction(app)) == 1
     assert len(seen) == 4 and all(name.startswith("knn-search") for name in seen), seen
-    assert len(set(seen)) <= ui.WORKERS
+    assert len(set(seen)) <= resources.WORKERS
+

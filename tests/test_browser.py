@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, mnist_dir
+from helpers import ROOT, mnist_dir
 from knn.drawn import BROWSER_DIGITS
-from knn.preprocess import DEFAULT_K
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -168,11 +167,12 @@ def pen_digits():
 
 def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache, monkeypatch):
     """The page reads each replayed pen digit as the library reads the same strokes drawn offline."""
+    from knn.answer import answer
     from knn.drawn import render, to_canvas
-    from knn.evaluate import build_index, explain
+    from knn.references import build
 
     monkeypatch.setenv("KNN_CACHE", str(eval_cache))
-    index, _ = build_index(mnist)
+    refs = build(mnist)
     page.locator("canvas.upper-canvas").hover()
     page.get_by_role("button", name="Forget my digits (1)").click()  # the 7 taught above
     page.wait_for_timeout(1000)
@@ -184,7 +184,7 @@ def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache,
         page_says.append(read_prediction(page))
         page.wait_for_timeout(1000)  # the gallery follows the prediction
         styled.append(any("ˢ" in c for c in captions(page)))
-        library_says.append(str(explain(index, render(d.strokes, PEN_WIDTH, 0.7, (140, 140)), k=DEFAULT_K).prediction))
+        library_says.append(str(answer(refs, render(d.strokes, PEN_WIDTH, 0.7, (140, 140))).prediction))
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "artifacts" / "page-pen.png"), full_page=True)
     print("labels", [d.label for d in pen_digits], "page", page_says, "library", library_says)

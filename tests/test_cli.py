@@ -1,61 +1,31 @@
 """The command line as a user runs it: real MNIST, real files, one-line errors."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, mnist_dir
-
-
-def run(*args, env=None):
-    e = dict(os.environ, MNIST_DIR=str(mnist_dir()), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "knn", *args], cwd=ROOT, env=e,
-                          capture_output=True, text=True, timeout=900)
-
-
-def in_process(capsys, *args):
-    """``main(args)`` in this process, as a finished run: (returncode, stdout, stderr).
-
-    The same code as ``python -m knn`` without a new interpreter and TensorFlow
-    start-up per call (several seconds each); the entry point itself is tested
-    through :func:`run`.
-    """
-    from knn.__main__ import main
-
-    os.environ.setdefault("MNIST_DIR", str(mnist_dir()))
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(["knn", *args], code, out, err)
-
-
-def assert_one_line_error(r, text):
-    assert r.returncode != 0
-    assert "Traceback" not in r.stderr
-    lines = [l for l in r.stderr.splitlines() if l.startswith("error:")]
-    assert len(lines) == 1 and text in lines[0], r.stderr
+from helpers import assert_one_line_error, in_process, mnist_dir, run
 
 
 def test_tutorial_setting_json():
-    r = run("evaluate", "--train", "5000", "--test", "200", "--k", "1", "--preprocess", "none", "--seed", "0", "--json")
+    r = run("evaluate", "--train", "5000", "--test", "200", "--k", "1", "--space", "none", "--seed", "0", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "preprocess", "weights",
+    assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "space", "voting",
                         "seconds", "queries_per_second"}
-    assert out["n_train"] == 5000 and out["n_test"] == 200 and out["preprocess"] == "none"
+    assert out["n_train"] == 5000 and out["n_test"] == 200 and out["space"] == "none"
     assert out["accuracy"] == 1 - out["errors"] / 200
 
 
 def test_tutorial_setting_reaches_92_percent_on_average(mnist):
     """The same code path as the CLI, in-process, over ten seeds (each its own random subsets)."""
-    from knn.evaluate import evaluate
+    from knn.evaluate import evaluate_mnist
+    from knn.references import build
 
-    accs = [evaluate(mnist, 5000, 200, seed=s, k=1, preprocess="none").accuracy for s in range(10)]
+    accs = [evaluate_mnist(build(mnist, "none", n_train=5000, seed=s), mnist, n_test=200, seed=s, k=1).accuracy
+            for s in range(10)]
     assert np.mean(accs) >= 0.92, accs
 
 
@@ -104,7 +74,6 @@ def test_predict_text_output(drawn_files):
 def test_errors_are_one_line(tmp_path, drawn_files, capsys):
     drawn = drawn_files[0][0]
     assert_one_line_error(run("evaluate", "--data", str(tmp_path / "nowhere")), "no such folder")  # the entry point
-    assert_one_line_error(in_process(capsys, "evaluate", "--k", "0"), "k must be")
     trunc = tmp_path / "mnist"
     trunc.mkdir()
     for f in mnist_dir().glob("*.gz"):
@@ -132,15 +101,14 @@ def test_pen_set_reports_widths_groups_and_confusions(tmp_path, capsys):
     assert sheet.exists() and Image.open(sheet).size[0] > 0
     r = in_process(capsys, "evaluate", "--set", "pen", "--n", "70", "--json")
     out = json.loads(r.stdout)
-    assert out["set"] == "pen" and out["n"] == 70 and out["preprocess"] == "learned"
+    assert out["set"] == "pen" and out["n"] == 70 and out["space"] == "learned" and out["k"] == 7
     assert set(out["by_width"]) == {"8", "12", "16", "20", "24", "32", "40"}
     assert sum(map(sum, out["confusion"])) == 70
-    assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--pen-data", str(tmp_path)), "Pen digits not found")
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--n", "0"), "--n must be between 1 and 7494; got 0")
 
 
 @pytest.mark.slow
-def test_train_writes_weights_the_pipeline_can_use(tmp_path, capsys):
+def test_train_writes_weights_the_space_can_use(tmp_path, capsys):
     out = tmp_path / "w.npz"
     r = in_process(capsys, "train", "--train", "512", "--epochs", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
@@ -149,5 +117,50 @@ def test_train_writes_weights_the_pipeline_can_use(tmp_path, capsys):
 
     w = learned.load(out)
     assert int(w["seed"]) == 0 and learned.Embedder(w).dim == 64
-    assert_one_line_error(in_process(capsys, "train", "--epochs", "0"), "--epochs must be at least 1; got 0")
-    assert_one_line_error(in_process(capsys, "train", "--train", "100"), "--train must be at least 128")
+
+
+# ---- argument errors: one line each, before any data is read (the fast tier) ----
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args,text", [
+    (("evaluate", "--k", "0"), "k must be at least 1; got 0"),
+    (("predict", "--k", "-3", "x.png"), "k must be at least 1; got -3"),
+    (("evaluate", "--set", "drawn", "--per-width", "0"), "--per-width must be at least 1; got 0"),
+    (("bench", "--queries", "0"), "--queries must be at least 1; got 0"),
+    (("bench", "--single", "-1"), "--single must be at least 1; got -1"),
+    (("train", "--epochs", "0"), "--epochs must be at least 1; got 0"),
+    (("train", "--train", "100"), "--train must be at least 128 (one batch); got 100"),
+])
+def test_bad_arguments_are_one_line_errors(capsys, args, text):
+    assert_one_line_error(in_process(capsys, *args), text)
+
+
+@pytest.mark.unit
+def test_missing_data_and_pen_digits_are_one_line_errors(capsys, tmp_path):
+    assert_one_line_error(in_process(capsys, "evaluate", "--data", str(tmp_path / "nowhere")), "no such folder")
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--pen-data", str(tmp_path)),
+                          "Pen digits not found")
+    assert_one_line_error(in_process(capsys, "predict", "x.png"), "MNIST not found")  # no source reachable
+
+
+@pytest.mark.unit
+def test_unknown_choices_are_refused_with_the_choices(capsys):
+    from knn.__main__ import main
+
+    for args, text in ((["evaluate", "--space", "fancy"], "invalid choice: 'fancy'"),
+                       (["evaluate", "--voting", "cubic"], "invalid choice: 'cubic'")):
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        assert e.value.code == 2 and text in capsys.readouterr().err
+
+
+@pytest.mark.unit
+def test_help_names_every_space_and_its_default_k(capsys):
+    from knn import spaces
+    from knn.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for s in spaces.SPACES.values():
+        assert f"'{s.name}'" in out and f"{s.name} {s.default_k}" in out

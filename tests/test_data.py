@@ -6,10 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
+from helpers import mnist_dir
 from knn import data
-from knn.data import DataError, load_mnist, read_idx
+from knn.data import DataError, load_mnist, read_idx, subset
 
-from conftest import mnist_dir
+unit = pytest.mark.unit
 
 
 def test_real_mnist_shapes_and_checksum_figure(mnist):
@@ -53,6 +54,7 @@ def test_keras_cache_is_read_without_pickle(tmp_path, monkeypatch, mnist):
     assert m.source == str(cache) and np.array_equal(m.test_labels, mnist.test_labels)
 
 
+@unit
 def test_object_array_in_cache_is_refused(tmp_path, monkeypatch):
     cache = tmp_path / "mnist.npz"
     np.savez(cache, x_train=np.array([object()], dtype=object), y_train=1, x_test=1, y_test=1)
@@ -62,6 +64,7 @@ def test_object_array_in_cache_is_refused(tmp_path, monkeypatch):
         load_mnist()
 
 
+@unit
 def test_offline_without_data_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "none.npz")
@@ -71,6 +74,7 @@ def test_offline_without_data_says_where_it_looked(tmp_path, monkeypatch):
     assert "MNIST_DIR" in msg and "--data" in msg and "none.npz" in msg
 
 
+@unit
 def test_missing_folder(tmp_path):
     with pytest.raises(DataError, match="no such folder"):
         load_mnist(tmp_path / "absent")
@@ -99,11 +103,30 @@ def test_corrupt_gzip_is_named(tmp_path):
         load_mnist(d)
 
 
-def test_bad_magic_and_bad_labels(tmp_path):
+@unit
+def test_bad_magic_and_truncated_header(tmp_path):
     p = tmp_path / "x"
     p.write_bytes(b"\x00\x00\x08\x04" + b"\x00" * 20)
     with pytest.raises(DataError, match="magic"):
         read_idx(p)
+    p.write_bytes(b"\x00\x00\x08\x03\x00\x00")
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(p)
+    p.write_bytes(b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + bytes([1, 2, 3]))
+    assert read_idx(p).tolist() == [1, 2, 3]
+
+
+@unit
+def test_subsets_are_seeded_sorted_and_checked():
+    a = subset(1000, 50, seed=3)
+    assert len(a) == 50 and len(set(a.tolist())) == 50 and np.all(np.diff(a) > 0)
+    assert np.array_equal(a, subset(1000, 50, seed=3)) and not np.array_equal(a, subset(1000, 50, seed=4))
+    assert np.array_equal(subset(7, None, 0), np.arange(7)) and np.array_equal(subset(7, 7, 5), np.arange(7))
+    with pytest.raises(ValueError, match="subset size must be between 1 and 1000; got 0"):
+        subset(1000, 0, 0)
+
+
+def test_bad_labels(tmp_path):
     d = copy_mnist(tmp_path)
     labels = read_idx(d / "t10k-labels-idx1-ubyte.gz").copy()
     labels[7] = 12

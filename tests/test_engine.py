@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from knn.engine import Index, as_vectors, vote
+from knn.engine import EAGER_MAX, Index, as_vectors, vote
+
+unit = pytest.mark.unit
 
 
 def reference(x, q, k, metric="l1"):
@@ -23,6 +25,7 @@ def assert_same(index, x, q, k, metric):
     np.testing.assert_array_equal(d, rd)
 
 
+@unit
 @pytest.mark.parametrize("metric", ["l1", "l2"])
 @pytest.mark.parametrize("k", [1, 5, 60])
 def test_small_index_with_ties_and_duplicates(rng, metric, k):
@@ -95,6 +98,7 @@ def test_k_larger_than_candidates(mnist):
     assert_same(index, x, mnist.test_images[:2].reshape(-1, 784), 3000, "l1")
 
 
+@unit
 def test_ids_replace_positions(rng):
     x = rng.integers(0, 256, (50, 784)).astype(np.uint8)
     ids = np.arange(50) * 3 + 7
@@ -116,6 +120,7 @@ def test_query_forms_agree(mnist):
         np.testing.assert_array_equal(d, d0)
 
 
+@unit
 @pytest.mark.parametrize("bad,msg", [
     (np.zeros((27, 28)), "must have shape"),
     (np.zeros((2, 3, 784)), "must have shape"),
@@ -131,6 +136,7 @@ def test_bad_queries_are_rejected(bad, msg):
         index.search(bad, 1)
 
 
+@unit
 @pytest.mark.parametrize("k", [0, -1, 4, 1.5, True])
 def test_k_out_of_range(k):
     index = Index(np.zeros((3, 784), np.uint8), [0, 1, 2])
@@ -138,12 +144,14 @@ def test_k_out_of_range(k):
         index.search(np.zeros(784), k)
 
 
+@unit
 def test_k_message_names_rule_and_value():
     index = Index(np.zeros((3, 784), np.uint8), [0, 1, 2])
     with pytest.raises(ValueError, match="k must be between 1 and 3; got 0"):
         index.search(np.zeros(784), 0)
 
 
+@unit
 def test_bad_construction():
     with pytest.raises(ValueError, match="metric"):
         Index(np.zeros((3, 784), np.uint8), [0, 1, 2], metric="cosine")
@@ -153,6 +161,7 @@ def test_bad_construction():
         Index(np.zeros((3, 784), np.uint8), [0, 1, 10])
 
 
+@unit
 def test_vote_majority_and_tie_break():
     labels = np.array([[3, 5, 5, 3, 1]])  # 3 and 5 tie with two votes: nearest of them is 3
     lab, shares = vote(labels, np.array([[1.0, 2, 3, 4, 5]]))
@@ -162,7 +171,7 @@ def test_vote_majority_and_tie_break():
     # by distance: one very near 7 outweighs two far 2s
     lab, shares = vote(np.array([[7, 2, 2]]), np.array([[0.0, 10, 10]]), "distance")
     assert lab[0] == 7 and shares[0, 7] > 0.5
-    with pytest.raises(ValueError, match="weights"):
+    with pytest.raises(ValueError, match=r"voting must be one of \('uniform', 'distance'\); got 'cubic'"):
         vote(labels, np.zeros((1, 5)), "cubic")
 
 
@@ -177,6 +186,7 @@ def test_index_is_compact(full_index):
     assert as_vectors(np.zeros((28, 28))).dtype == np.uint8
 
 
+@unit
 @pytest.mark.parametrize("metric", ["l1", "l2"])
 def test_short_vectors_are_scanned_exactly(metric, rng):
     """Vectors that are not 28x28 images (e.g. 64 learned features): exact, ties to the lower index."""
@@ -200,6 +210,7 @@ def test_short_vectors_are_scanned_exactly(metric, rng):
         index.search(np.zeros((28, 28), np.uint8))
 
 
+@unit
 @pytest.mark.parametrize("metric", ["l1", "l2"])
 @pytest.mark.parametrize("dim", [64, 129, 130])
 def test_short_vectors_stay_exact_at_the_extremes(dim, metric, rng):
@@ -222,3 +233,22 @@ def test_short_vectors_stay_exact_at_the_extremes(dim, metric, rng):
     assert np.array_equal(one[1][0], i[7]) and np.array_equal(one[0][0], d[7])
     far = index.search(q[0], 600)[0][0, -1]
     assert far == (255 * dim if metric == "l1" else np.sqrt(255 ** 2 * dim))
+
+
+@unit
+@pytest.mark.parametrize("dim", [784, 64])
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_tiny_indexes_run_eagerly_to_the_same_answer(dim, metric, rng):
+    """A handful of vectors (a visitor's taught digits) skips the XLA compile; the answer is the compiled one's."""
+    x = rng.choice(np.array([0, 3, 128, 255], np.uint8), (40, dim))
+    x[9] = x[2]  # a tie
+    q = np.concatenate([x[2:3], rng.integers(0, 256, (5, dim), dtype=np.uint8)])
+    eager, compiled = Index(x, np.arange(40) % 10, metric), Index(x, np.arange(40) % 10, metric, jit=True)
+    assert not eager.jit and compiled.jit and Index(np.zeros((EAGER_MAX + 1, dim), np.uint8),
+                                                    np.zeros(EAGER_MAX + 1, int)).jit
+    for queries, k in ((q, 5), (q[3], 40)):
+        d, i = eager.search(queries, k)
+        d2, i2 = compiled.search(queries, k)
+        np.testing.assert_array_equal(i, i2)
+        np.testing.assert_array_equal(d, d2)
+    assert eager.search(q[0], 2)[1][0].tolist() == [2, 9]

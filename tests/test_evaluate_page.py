@@ -1,15 +1,14 @@
 """The Evaluate page through AppTest: charts, the confusion cell browser, the map, the disk cache."""
 
 import json
-import os
 import time
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from helpers import APP, EVALUATE_PAGE, ROOT
 
-PAGE = str(ROOT / "pages" / "2_Evaluate.py")
+PAGE = str(ROOT / EVALUATE_PAGE)
 
 
 def charts(at) -> dict:
@@ -29,7 +28,7 @@ def test_charts_and_figures_present(eval_cache):
             for size in ("60,000 / 10,000", "5,000 / 200"):
                 assert f"{metric}, {pipe}, {size}" in names
     # The best pixel pipeline's 120,000-vector tables (about six minutes) are computed only on request.
-    assert not any("best pixel pipeline" in n for n in names) and at.checkbox(key="with_thicken").value is False
+    assert not any("thickened pixels" in n for n in names) and at.checkbox(key="with_thicken").value is False
     assert any(n.startswith("TF1 tutorial setting") for n in names)
     full_l1 = next(t for t in curves if t["name"] == "L1, raw pixels, 60,000 / 10,000")
     assert abs(full_l1["y"][0] - 96.31) < 0.01  # 1-NN raw pixels: the exact figure
@@ -55,11 +54,13 @@ def test_picking_a_cell_lists_its_digits(eval_cache):
 
 
 def test_map_places_the_last_drawing(eval_cache, monkeypatch):
+    """Through the app's navigation: draw on the Draw page, then open the Evaluate page."""
     monkeypatch.setenv("KNN_CACHE", str(eval_cache))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     at.radio(key="input").set_value("MNIST test digit").run()
-    at.switch_page("pages/2_Evaluate.py").run()
+    at.switch_page(EVALUATE_PAGE).run()
     assert not at.exception
+    assert [t.value for t in at.title] == ["How good is nearest-neighbour, and where does it fail?"]
     map_fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
     names = [t.get("name") for t in map_fig["data"]]
     assert "your drawing" in names and "its nearest neighbours" in names
@@ -67,34 +68,12 @@ def test_map_places_the_last_drawing(eval_cache, monkeypatch):
 
 def test_opens_fast_once_cached(eval_cache):
     """Results on disk (the cache fixture cleared memory): the page's own work stays under 2 s."""
-    from ui import mnist
+    from ui import resources
 
     st.cache_resource.clear()
-    mnist()  # the data a running server already holds for the main page
+    resources.mnist()  # the data a running server already holds for the Draw page
     start = time.perf_counter()
     at = AppTest.from_file(PAGE, default_timeout=600).run()
     seconds = time.perf_counter() - start
     assert not at.exception and len(at.get("plotly_chart")) == 4
     assert seconds < 2.0, f"{seconds:.2f} s"
-
-
-def test_corrupt_cache_file_is_rebuilt(tmp_path, monkeypatch, caplog, mnist):
-    from knn import cache
-
-    monkeypatch.setenv("KNN_CACHE", str(tmp_path))
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return {"a": mnist.test_labels[:10]}
-
-    first = cache.cached("t", {"x": 1}, compute)
-    (path,) = tmp_path.glob("t-*.npz")
-    path.write_bytes(path.read_bytes()[:40])  # truncated mid-way
-    again = cache.cached("t", {"x": 1}, compute)
-    assert len(calls) == 2 and (again["a"] == first["a"]).all()
-    assert any("unreadable" in r.message and "recomputing" in r.message for r in caplog.records)
-    assert cache.cached("t", {"x": 1}, compute)["a"].tolist() == first["a"].tolist() and len(calls) == 2
-    path.unlink()  # deleted: recomputed
-    cache.cached("t", {"x": 1}, compute)
-    assert len(calls) == 3 and not list(tmp_path.glob("*.tmp"))

@@ -1,8 +1,11 @@
 """Figures from arrays: shapes, values and labels a reader relies on."""
 
 import numpy as np
+import pytest
 
 from knn.figures import HEAT, difference_map, enlarge, framed, votes_html
+
+pytestmark = pytest.mark.unit
 
 
 def test_enlarge_keeps_pixels_crisp():
@@ -30,13 +33,12 @@ def test_difference_map_totals_the_distance_and_shows_where():
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, 256, (2, 28, 28)).astype(np.uint8)
     d = np.abs(a.astype(int) - b)
-    picture, total = difference_map(a, b, "l1", size=280)
-    assert total == d.sum()
-    assert difference_map(a, b, "l2")[1] == np.sqrt((d * d).sum())
+    picture, cells = difference_map(a, b, size=280)
+    assert np.array_equal(cells, d) and cells.sum() == d.sum()  # L1: the sum of the map; L2: the root of its squares
     assert picture.shape == (280, 280 + 8 + 12, 4) and picture.dtype == np.uint8
     same = np.argwhere(d == 0)[0]  # cells where the two agree are black
     assert (picture[same[0] * 10 + 5, same[1] * 10 + 5, :3] == 0).all()
     top = np.array([int(HEAT[-1][1][i:i + 2], 16) for i in (1, 3, 5)])  # the scale's top: 255 apart
     assert (picture[0, -1, :3] == top).all() and (picture[:, 280:288, 3] == 0).all()
-    features, _ = difference_map(a.reshape(-1)[:64], b.reshape(-1)[:64], size=280)  # 64 learned features: 8x8
-    assert features.shape[0] == 8 * 35
+    features, cells = difference_map(a.reshape(-1)[:64], b.reshape(-1)[:64], size=280)  # 64 learned features: 8x8
+    assert features.shape[0] == 8 * 35 and cells.shape == (8, 8)

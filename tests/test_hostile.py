@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from hypothesis.extra import numpy as hnp
 
-from hostile import corpus
+from helpers import APP, ROOT, corpus, prediction, upload
 from knn.engine import as_vectors
 from knn.preprocess import ImageError, mnist_steps, read_image
 
@@ -16,20 +16,19 @@ CORPUS = corpus()
 
 
 @pytest.fixture(scope="module")
-def small_index(mnist):
-    from knn.evaluate import build_index
+def small_refs(mnist):
+    from knn.references import build
 
-    return build_index(mnist, 20000, seed=0)
+    return build(mnist, n_train=20000, seed=0)
 
 
 @pytest.mark.parametrize("name,data,expect,digit", CORPUS, ids=[c[0] for c in CORPUS])
-def test_each_file_gets_a_prediction_or_a_message(name, data, expect, digit, small_index):
-    from knn.evaluate import explain
+def test_each_file_gets_a_prediction_or_a_message(name, data, expect, digit, small_refs):
+    from knn.answer import answer
 
-    index, _ = small_index
     start = time.perf_counter()
     try:
-        ans = explain(index, data, k=3)
+        ans = answer(small_refs, data, k=3)
         outcome = ("digit", ans.prediction)
     except ImageError as e:
         assert str(e) and "\n" not in str(e)
@@ -41,10 +40,6 @@ def test_each_file_gets_a_prediction_or_a_message(name, data, expect, digit, sma
 def test_the_page_answers_every_file(monkeypatch, mnist):
     from streamlit.testing.v1 import AppTest
 
-    from conftest import mnist_dir
-    from test_app import APP, prediction, upload
-
-    monkeypatch.setenv("MNIST_DIR", str(mnist_dir()))
     at = AppTest.from_file(APP, default_timeout=600).run()
     for name, data, expect, digit in CORPUS:
         upload(monkeypatch, at, name, data)
@@ -63,8 +58,6 @@ def test_the_cli_answers_every_file(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT, mnist_dir
-
     paths = []
     for name, data, _, _ in CORPUS:
         (tmp_path / name).write_bytes(data)
@@ -75,7 +68,7 @@ def test_the_cli_answers_every_file(tmp_path):
     def predict(files):
         start = time.perf_counter()
         r = subprocess.run([sys.executable, "-c", code, "predict", *files], cwd=ROOT, capture_output=True, text=True,
-                           env=dict(os.environ, MNIST_DIR=str(mnist_dir())), timeout=600)
+                           env=os.environ, timeout=600)
         return r, time.perf_counter() - start, int(r.stderr.split("peak-rss-kb")[1].split()[0]) / 1024
 
     good = next(p for p, (_, _, expect, _) in zip(paths, CORPUS) if expect == "digit")
@@ -103,6 +96,7 @@ shapes = hs.one_of(
 dtypes = hs.sampled_from([np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.bool_])
 
 
+@pytest.mark.unit
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hnp.arrays(dtypes, shapes, elements=None))
 def test_read_image_any_array(a):
@@ -122,6 +116,7 @@ def test_read_image_any_array(a):
 special = hs.sampled_from(["zeros", "ones", "pixel", "nan", "inf"])
 
 
+@pytest.mark.unit
 @settings(max_examples=60, deadline=None)
 @given(special, hs.integers(1, 300), hs.integers(1, 300))
 def test_read_image_special_pictures(kind, h, w):
@@ -140,6 +135,7 @@ def test_read_image_special_pictures(kind, h, w):
     assert kind == "pixel" and steps.centred.max() > 0
 
 
+@pytest.mark.unit
 @settings(max_examples=300, deadline=None)
 @given(hnp.arrays(dtypes, shapes, elements=None))
 def test_engine_input_checks(a):

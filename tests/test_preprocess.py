@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from knn.preprocess import ImageError, NothingDrawn, deskew, mnist_steps, read_image, to_mnist, transform
+from knn.preprocess import ImageError, NothingDrawn, deskew, mnist_steps, read_image, thicken, to_mnist
+
+pytestmark = pytest.mark.unit
 
 
 def png(img: Image.Image, fmt="PNG", **kw) -> bytes:
@@ -127,8 +129,10 @@ def test_deskew_straightens_a_slanted_bar():
     assert abs(d.sum() - a.sum()) / a.sum() < 0.1  # ink preserved
 
 
-def test_transform_names():
-    x = np.zeros((2, 28, 28), np.uint8)
-    assert transform(x, "none") is not None
-    with pytest.raises(ValueError, match="preprocess must be one of"):
-        transform(x, "fancy")
+def test_thicken_widens_every_stroke_by_a_pixel_each_side():
+    a = np.zeros((1, 28, 28), np.uint8)
+    a[0, 5:20, 13] = 200
+    t = thicken(a)[0]
+    assert t.shape == (28, 28) and t.dtype == np.uint8
+    assert (t[5:20, 12:15] == 200).all() and t[4, 13] == 200 and t[4, 12] == 0  # a 3x3 cross, grey levels kept
+    assert np.array_equal(thicken(a)[0] >= a[0], np.ones((28, 28), bool))

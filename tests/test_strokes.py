@@ -1,8 +1,11 @@
 """Thinning and redrawing strokes (knn.strokes), on shapes whose answer is known."""
 
 import numpy as np
+import pytest
 
 from knn.strokes import redraw, thin
+
+pytestmark = pytest.mark.unit
 
 
 def holes(mask):

@@ -1,0 +1,98 @@
+"""The reference digits an index searches, and where each one came from.
+
+:func:`build` makes the engine's index for a comparison space
+(:mod:`knn.spaces`) over a training subset plus the copies the space adds;
+:func:`taught` makes one over a visitor's own digits. Either way the result
+is a :class:`References`: the :class:`knn.engine.Index`, and for every
+vector in it an origin (its kind and number, :mod:`knn.origins`) and a
+picture. Searches return positions into it; :meth:`References.neighbours`
+turns them into :class:`knn.origins.Neighbour` records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from knn import spaces
+from knn.data import Mnist, subset
+from knn.engine import Index
+from knn.origins import KINDS, TAUGHT, Neighbour, Origin
+from knn.preprocess import SIDE
+from knn.spaces import Space
+
+
+@dataclass(frozen=True, eq=False)
+class References:
+    """An index and, for each of its vectors (its positions), where the vector came from."""
+
+    space: Space
+    index: Index
+    numbers: np.ndarray  # (m,) int64: the MNIST training index it comes from; for a taught digit, its place
+    kinds: np.ndarray  # (m,) int8: its kind, as a position in knn.origins.KINDS
+    base: np.ndarray  # (N, 28, 28) uint8: pictures by number for the references before the last len(extra)
+    extra: np.ndarray  # (c, 28, 28) uint8: the pictures of the last c references (the copies)
+    n_train: int  # distinct training digits
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.index.labels
+
+    def __len__(self) -> int:
+        return self.index.ntotal
+
+    def picture(self, i: int) -> np.ndarray:
+        """(28, 28) uint8: reference i as drawn (the training digit, or the copy's own picture)."""
+        first = len(self) - len(self.extra)
+        return self.extra[i - first] if i >= first else self.base[self.numbers[i]]
+
+    def origin(self, i: int) -> Origin:
+        return Origin(KINDS[int(self.kinds[i])], int(self.numbers[i]))
+
+    def neighbours(self, distances, positions) -> list:
+        """Search results for one query, (k,) distances and positions -> [Neighbour], in the same order."""
+        positions = np.asarray(positions, np.int64).reshape(-1)
+        vectors = self.index.reconstruct(positions) if len(positions) else []
+        return [Neighbour(label=int(self.labels[p]), distance=float(d), vector=v,
+                          picture=self.space.display(v, self.picture(int(p))), origin=self.origin(int(p)))
+                for d, p, v in zip(np.asarray(distances).reshape(-1), positions, vectors)]
+
+
+def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[int] = None,
+          seed: int = 0) -> References:
+    """The References of a space over a seeded subset of n_train training digits (all by default).
+
+    The training digits come first, in training order, then the copies the
+    space adds (:meth:`knn.spaces.Space.copies`), so exact ties go to the
+    training digit itself.
+    """
+    space = spaces.get(space)
+    rows = subset(len(mnist.train_labels), n_train, seed)
+    images = mnist.train_images[rows]
+    copies = space.copies(images, mnist.train_labels[rows])
+    numbers, kinds = rows, np.zeros(len(rows), np.int8)
+    extra = np.zeros((0, SIDE, SIDE), np.uint8)
+    if copies is not None:
+        extra = copies.pictures
+        images = np.concatenate([images, extra])
+        numbers = np.concatenate([rows, rows[copies.sources]])
+        kinds = np.concatenate([kinds, copies.kinds])
+    index = Index(space.index_vectors(images), mnist.train_labels[numbers], metric=metric)
+    return References(space=space, index=index, numbers=numbers, kinds=kinds, base=mnist.train_images,
+                      extra=extra, n_train=len(rows))
+
+
+def taught(space, metric: str, vectors, labels, pictures) -> References:
+    """References over a visitor's own digits: their vectors as compared (m, d), labels (m,) and pictures.
+
+    A small index of its own, searched by the same engine as the shared one
+    (:func:`knn.answer.answer` merges the two by distance).
+    """
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    pictures = np.asarray(pictures, np.uint8).reshape(-1, SIDE, SIDE)
+    n = len(labels)
+    return References(space=spaces.get(space), index=Index(vectors, labels, metric=metric),
+                      numbers=np.arange(n, dtype=np.int64), kinds=np.full(n, KINDS.index(TAUGHT), np.int8),
+                      base=pictures[:0], extra=pictures, n_train=0)

@@ -1,0 +1,210 @@
+"""What the engine compares: one object per comparison space, and their registry.
+
+A space answers every question that depends on what is compared, so no
+caller branches on a space's name:
+
+* :meth:`Space.read`: any picture -> its steps to MNIST's format, with
+  hairlines redrawn at MNIST's pen width or not;
+* :meth:`Space.pixels`: the 28x28 picture as the space sees it (deskewed,
+  or as centred);
+* :meth:`Space.vectors`: what the engine compares, (n, d) uint8: 784 pixels
+  or 64 learned features; :meth:`Space.index_vectors` the same for a whole
+  index, kept on disk where that is slow;
+* :meth:`Space.copies`: the references it adds to the training digits
+  (thickened or styled copies), or None;
+* :meth:`Space.identity`: what results cached under it depend on;
+* its name, title, summary, family and description (how the pages and the
+  command line name it), its default k, and how its vectors are shown
+  (:meth:`Space.grid`, :meth:`Space.display`, :meth:`Space.last_step`).
+
+The pixel spaces each add one step to the one before: "none" (MNIST's own
+recipe), "deskew", "redraw" (hairlines redrawn), "thicken" (a thickened copy
+of every training digit in the index). "learned" compares the 64 features of
+:mod:`knn.learned`, with styled copies in the index. ``get("default")`` is
+DEFAULT, the best measured.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from knn import cache, learned
+from knn.augment import COPIES_RECIPE, style_copies
+from knn.origins import KINDS, STYLED, STYLED_REDRAWN, THICKENED
+from knn.preprocess import SIDE, Steps, deskew, mnist_steps, read_image, thicken
+
+
+@dataclass(frozen=True)
+class Copies:
+    """References a space adds to a training subset, and where and how each was made."""
+
+    pictures: np.ndarray  # (c, 28, 28) uint8
+    sources: np.ndarray  # (c,) int64: the position in the training subset each copy was made from
+    kinds: np.ndarray  # (c,) int8: its kind, as a position in knn.origins.KINDS
+
+
+@dataclass(frozen=True)
+class Space:
+    """A comparison space; see the module docstring. Subclasses say how vectors are made."""
+
+    name: str  # as the command line and caches know it
+    title: str  # as the pages name it
+    summary: str  # one line: what is compared
+    family: str  # the page's first choice: "learned features" or "pixels"
+    description: str  # one line for a visitor: what the family compares
+    default_k: int  # neighbours that vote, measured best in this space
+    redraws_hairlines: bool  # strokes thinner than MNIST's are redrawn from their skeleton
+    values: str  # what one number of a vector is, plural: "pixels", "learned features"
+    gallery_note: str  # what the gallery's pictures and distances are
+    grid_note: str = ""  # where value i sits in :meth:`grid`, where that is not plain to see
+
+    def read(self, picture) -> Steps:
+        """Any picture (see :func:`knn.preprocess.read_image`) -> its steps to MNIST's format. Raises ImageError."""
+        return mnist_steps(read_image(picture), normalise_width=self.redraws_hairlines)
+
+    def pixels(self, images: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) uint8 MNIST-format images -> the same as this space sees their pixels."""
+        return np.asarray(images, np.uint8).reshape(-1, SIDE, SIDE)
+
+    def vectors(self, images: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) uint8 MNIST-format images -> (n, d) uint8: what the engine compares."""
+        raise NotImplementedError
+
+    def index_vectors(self, images: np.ndarray) -> np.ndarray:
+        """:meth:`vectors` of every picture an index holds (a space may keep them on disk)."""
+        return self.vectors(images)
+
+    def copies(self, images: np.ndarray, labels: np.ndarray) -> Optional[Copies]:
+        """The references this space adds next to training digits (n, 28, 28), or None."""
+        return None
+
+    def identity(self) -> dict:
+        """Everything results computed in this space depend on, for cache keys."""
+        return {"space": self.name}
+
+    def grid(self, vector: np.ndarray) -> np.ndarray:
+        """A vector as a square to look at: 784 pixels as 28x28, 64 features as 8x8 (8r + c at row r, column c)."""
+        v = np.asarray(vector).reshape(-1)
+        side = math.isqrt(v.size)
+        return v.reshape(side, side)
+
+    def display(self, vector: np.ndarray, picture: np.ndarray) -> np.ndarray:
+        """What the gallery shows of a reference: (28, 28) uint8, from its vector as compared or its picture."""
+        raise NotImplementedError
+
+    def last_step(self, image: np.ndarray, query: np.ndarray) -> Optional[tuple]:
+        """(picture, caption) of the step after centring that the engine compares, or None if there is none."""
+        return None
+
+
+PIXEL_DESCRIPTION = "the 784 pixels themselves: every distance is the sum of their differences, as the difference map shows."
+
+
+@dataclass(frozen=True)
+class PixelSpace(Space):
+    """Pixels compared as they are, after an optional deskew; optionally a thickened copy of every reference."""
+
+    deskews: bool = False
+    thickens: bool = False
+
+    def pixels(self, images):
+        images = super().pixels(images)
+        return deskew(images) if self.deskews else images
+
+    def vectors(self, images):
+        return self.pixels(images).reshape(-1, SIDE * SIDE)
+
+    def copies(self, images, labels):
+        if not self.thickens:
+            return None
+        n = len(images)
+        return Copies(thicken(images), np.arange(n, dtype=np.int64), np.full(n, KINDS.index(THICKENED), np.int8))
+
+    def display(self, vector, picture):
+        return np.asarray(vector, np.uint8).reshape(SIDE, SIDE)
+
+    def last_step(self, image, query):
+        return (image, "deskewed (as the index)") if self.deskews else None
+
+
+@dataclass(frozen=True)
+class LearnedSpace(Space):
+    """The 64 features of :mod:`knn.learned`; the index adds styled copies of the 1s, 7s and 9s."""
+
+    def vectors(self, images):
+        return learned.embedder()(super().pixels(images))
+
+    def index_vectors(self, images):
+        """A CNN pass over every reference (about a minute for 91,170 on 2 cores): computed once, kept on disk."""
+        settings = dict(images=cache.checksum(images), weights=learned.fingerprint())
+        return cache.cached("features", settings, lambda: {"vectors": self.vectors(images)})["vectors"]
+
+    def copies(self, images, labels):
+        """:func:`knn.augment.style_copies` of the training digits, made once and kept on disk."""
+        settings = dict(images=cache.checksum(images, labels), recipe=COPIES_RECIPE)
+        made = cache.cached("copies", settings, lambda: dict(zip(
+            ("pictures", "sources", "kinds"), style_copies(images, labels))))
+        kinds = np.where(made["kinds"] == 0, KINDS.index(STYLED), KINDS.index(STYLED_REDRAWN)).astype(np.int8)
+        return Copies(made["pictures"], made["sources"].astype(np.int64), kinds)
+
+    def identity(self):
+        return {**super().identity(), "features": learned.fingerprint(), "copies": COPIES_RECIPE}
+
+    def display(self, vector, picture):
+        return np.asarray(picture, np.uint8).reshape(SIDE, SIDE)
+
+    def last_step(self, image, query):
+        side = math.isqrt(len(query))
+        return self.grid(query), f"its {len(query)} learned features ({side}×{side})"
+
+
+def _pixels(name: str, title: str, summary: str, redraws: bool = False, **steps) -> PixelSpace:
+    return PixelSpace(name=name, title=title, summary=summary, family="pixels", description=PIXEL_DESCRIPTION,
+                      default_k=3, redraws_hairlines=redraws, values="pixels",
+                      gallery_note="digits shown as compared", **steps)
+
+
+NONE = _pixels("none", "raw pixels", "raw pixels, MNIST's own recipe (crop, fit 20x20, centre by mass)")
+DESKEW = _pixels("deskew", "deskewed pixels", "+ training digits and queries deskewed alike", deskews=True)
+REDRAW = _pixels("redraw", "redrawn pixels", "+ hairline strokes redrawn from their skeleton at MNIST's pen width",
+                 redraws=True, deskews=True)
+THICKEN = _pixels("thicken", "thickened pixels",
+                  "+ a thickened copy of every training digit in the index (the best on pixels)",
+                  redraws=True, deskews=True, thickens=True)
+LEARNED = LearnedSpace(
+    name="learned", title="learned features",
+    summary="the redraw recipe's picture, compared as 64 features a small CNN learned (knn.learned), not as pixels; "
+            "the index adds styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail)",
+    family="learned features",
+    description="64 features a small CNN learned from MNIST (thickness, slant and size matter little there); "
+                "the neighbours are real training digits, and copies of its 1s, 7s and 9s with a flag, "
+                "a crossbar or a curled tail added (marked ˢ), the way many people write them.",
+    default_k=7, redraws_hairlines=True, values="learned features",
+    gallery_note="distance in the learned features", grid_note="feature 8r + c in row r, column c")
+
+SPACES = {s.name: s for s in (NONE, DESKEW, REDRAW, THICKEN, LEARNED)}  # each pixel space adds a step to the last
+DEFAULT = LEARNED  # the best measured, on MNIST and on pen digits
+NAMES = tuple(SPACES) + ("default",)
+
+
+def get(space) -> Space:
+    """A Space by name ("default" is DEFAULT), or the Space itself."""
+    if isinstance(space, Space):
+        return space
+    if space == "default":
+        return DEFAULT
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {NAMES}; got {space!r}")
+    return SPACES[space]
+
+
+def families() -> dict:
+    """Family -> its spaces, the best first (the default's family first): the page's two choices."""
+    out = {DEFAULT.family: []}
+    for s in reversed(SPACES.values()):  # each pixel space improves on the one before it
+        out.setdefault(s.family, []).append(s)
+    return out

@@ -1,0 +1,194 @@
+"""What several test modules use: paths, small synthetic digits, the hostile-file corpus, page and CLI helpers."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+EVALUATE_PAGE = "ui/evaluate_page.py"  # as st.navigation names it, relative to app.py
+DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def mnist_dir() -> Path:
+    return Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST)
+
+
+# ---- synthetic digits: ten stroke shapes, jittered, drawn like the canvas (no data set needed) ----
+
+def _curve(fx, fy, n=24):
+    return [(fx(t), fy(t)) for t in np.linspace(0, 2 * math.pi, n)]
+
+
+SHAPES = {  # strokes in a unit square, y down
+    0: [_curve(lambda t: 0.5 + 0.3 * math.sin(t), lambda t: 0.5 - 0.45 * math.cos(t))],
+    1: [[(0.5, 0.05), (0.5, 0.95)]],
+    2: [[(0.2, 0.3), (0.35, 0.08), (0.65, 0.08), (0.8, 0.3), (0.6, 0.55), (0.2, 0.92), (0.85, 0.92)]],
+    3: [[(0.2, 0.1), (0.7, 0.1), (0.75, 0.3), (0.45, 0.48), (0.8, 0.7), (0.7, 0.9), (0.2, 0.9)]],
+    4: [[(0.6, 0.95), (0.6, 0.05), (0.15, 0.65), (0.85, 0.65)]],
+    5: [[(0.8, 0.08), (0.3, 0.08), (0.25, 0.45), (0.65, 0.42), (0.8, 0.65), (0.65, 0.9), (0.2, 0.88)]],
+    6: [[(0.7, 0.05), (0.35, 0.35), (0.25, 0.7), (0.45, 0.93), (0.7, 0.85), (0.72, 0.6), (0.45, 0.52), (0.27, 0.65)]],
+    7: [[(0.15, 0.08), (0.85, 0.08), (0.45, 0.95)]],
+    8: [_curve(lambda t: 0.5 + 0.25 * math.sin(2 * t), lambda t: 0.5 - 0.45 * math.cos(t), 40)],
+    9: [[(0.72, 0.3), (0.5, 0.08), (0.28, 0.25), (0.4, 0.48), (0.72, 0.35), (0.7, 0.95)]],
+}
+
+
+def synthetic_digit(label: int, rng) -> np.ndarray:
+    """One jittered drawing of a SHAPES digit as a (280, 280) canvas picture, white on black."""
+    from knn.drawn import render
+
+    a, shear, sx = rng.uniform(-0.15, 0.15), rng.uniform(-0.2, 0.2), rng.uniform(0.8, 1.1)
+    m = np.array([[math.cos(a) * sx, -math.sin(a) + shear], [math.sin(a) * sx, math.cos(a)]])
+    strokes = [(np.asarray(s) - 0.5) @ m.T + rng.normal(0, 0.015, (len(s), 2)) for s in SHAPES[label]]
+    return render(strokes, float(rng.uniform(14, 30)), 0.7, (140, 140))
+
+
+def synthetic_mnist(n_train: int = 400, n_test: int = 60, seed: int = 0):
+    """A small stand-in for MNIST: the same shapes and types, labels cycling 0-9 (a :class:`knn.data.Mnist`)."""
+    from knn.data import Mnist
+    from knn.preprocess import to_mnist
+
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        return np.stack([to_mnist(synthetic_digit(int(y), rng)) for y in labels]), labels
+
+    (xtr, ytr), (xte, yte) = split(n_train), split(n_test)
+    return Mnist(train_images=xtr, train_labels=ytr, test_images=xte, test_labels=yte, source="synthetic")
+
+
+# ---- a corpus of hostile and odd image files, built in memory ----
+
+def _save(img, fmt, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png_of(a: np.ndarray) -> bytes:
+    return _save(Image.fromarray(a), "PNG")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def bomb_png(side: int = 100_000) -> bytes:
+    """A valid PNG header declaring side x side pixels, with a tiny compressed body."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    body = zlib.compress(b"\0" * 1000)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
+
+
+def seven(size: int = 280) -> np.ndarray:
+    """The mouse-drawn 7 of knn.drawn.BROWSER_DIGITS, white on black, uint8 (size, size)."""
+    from knn.drawn import BROWSER_DIGITS, render
+
+    img = render(BROWSER_DIGITS[7], 18, 0.8, (140, 140))
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR)) if size != 280 else img
+
+
+def corpus() -> list:
+    """[(file name, bytes, expect, digit or None)]: "digit" files must be read as that digit, "message" ones refused."""
+    s = seven()
+    dark_on_light = 255 - s
+    files = []
+    files.append(("random-bytes.png", np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes(), "message", None))
+    full_png = _save(Image.fromarray(dark_on_light), "PNG")
+    files.append(("truncated.png", full_png[: len(full_png) // 3], "message", None))
+    full_jpg = _save(Image.fromarray(dark_on_light), "JPEG", quality=90)
+    files.append(("truncated.jpg", full_jpg[: len(full_jpg) // 3], "message", None))
+    files.append(("bomb.png", bomb_png(), "message", None))
+    sixteen = Image.fromarray((s.astype(np.uint16) * 257)).convert("I;16")
+    files.append(("gray16.png", _save(sixteen, "PNG"), "digit", 7))
+    files.append(("cmyk.jpg", _save(Image.fromarray(dark_on_light).convert("CMYK"), "JPEG"), "digit", 7))
+    pal = Image.fromarray(np.where(s > 127, 1, 0).astype(np.uint8), "P")
+    pal.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
+    files.append(("palette-transparent.png", _save(pal, "PNG", transparency=0), "digit", 7))
+    frames = [Image.fromarray(dark_on_light).convert("P"), Image.fromarray(np.full_like(s, 255)).convert("P")]
+    files.append(("animated.gif", _save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0),
+                  "digit", 7))
+    rotated = Image.fromarray(np.rot90(dark_on_light, 1).copy())  # stored on its side ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... and EXIF says: rotate 90 degrees clockwise to view
+    files.append(("exif-rotated.jpg", _save(rotated, "JPEG", exif=exif), "digit", 7))
+    files.append(("one-pixel.png", _save(Image.fromarray(np.array([[255]], np.uint8)), "PNG"), "message", None))
+    big = Image.new("L", (10_000, 10_000), 255)
+    big.paste(Image.fromarray(dark_on_light).resize((6000, 6000), Image.Resampling.NEAREST), (2000, 2000))
+    files.append(("huge-10000x10000.png", _save(big, "PNG", compress_level=1), "message", None))
+    files.append(("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><path d="M10 10 L50 10 L30 90"/></svg>', "message", None))
+    files.append(("notes.txt", b"this is a 7", "message", None))
+    files.append(("empty.png", b"", "message", None))
+    return files
+
+
+# ---- the page through AppTest ----
+
+def prediction(at) -> list:
+    return [m.value for m in at.metric if m.label == "Prediction"]
+
+
+def captions(at) -> list:
+    return [c for img in at.get("image") for c in img.captions]
+
+
+class FakeUpload:
+    """What st.file_uploader returns: a name and the bytes (AppTest cannot upload files)."""
+
+    def __init__(self, name, data):
+        self.name, self._data = name, data
+
+    def getvalue(self):
+        return self._data
+
+
+def upload(monkeypatch, at, name: str, data: bytes):
+    """Switch the Draw page to Upload with this file "uploaded"."""
+    import streamlit as st
+
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: FakeUpload(name, data))
+    at.radio(key="input").set_value("Upload").run()
+    return at
+
+
+# ---- the command line ----
+
+def run(*args, env=None) -> subprocess.CompletedProcess:
+    """``python -m knn ARGS`` in a new interpreter, as a user runs it."""
+    e = dict(os.environ, MNIST_DIR=str(mnist_dir()), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "knn", *args], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=900)
+
+
+def in_process(capsys, *args) -> subprocess.CompletedProcess:
+    """``main(args)`` in this process, as a finished run: (returncode, stdout, stderr).
+
+    The same code as ``python -m knn`` without a new interpreter and TensorFlow
+    start-up per call (several seconds each); the entry point itself is tested
+    through :func:`run`.
+    """
+    from knn.__main__ import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["knn", *args], code, out, err)
+
+
+def assert_one_line_error(r, text: str) -> None:
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and text in lines[0], r.stderr

@@ -1,0 +1,55 @@
+"""The disk cache (knn.cache): results kept by settings, corrupt or missing files recomputed, nothing pickled."""
+
+import numpy as np
+import pytest
+
+from knn import cache
+
+pytestmark = pytest.mark.unit
+
+
+def test_corrupt_cache_file_is_rebuilt(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("KNN_CACHE", str(tmp_path))
+    calls = []
+    labels = np.arange(10, dtype=np.uint8)
+
+    def compute():
+        calls.append(1)
+        return {"a": labels}
+
+    first = cache.cached("t", {"x": 1}, compute)
+    (path,) = tmp_path.glob("t-*.npz")
+    path.write_bytes(path.read_bytes()[:40])  # truncated mid-way
+    again = cache.cached("t", {"x": 1}, compute)
+    assert len(calls) == 2 and (again["a"] == first["a"]).all()
+    assert any("unreadable" in r.message and "recomputing" in r.message for r in caplog.records)
+    assert cache.cached("t", {"x": 1}, compute)["a"].tolist() == first["a"].tolist() and len(calls) == 2
+    path.unlink()  # deleted: recomputed
+    cache.cached("t", {"x": 1}, compute)
+    assert len(calls) == 3 and not list(tmp_path.glob("*.tmp"))
+
+
+def test_settings_and_data_make_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNN_CACHE", str(tmp_path))
+    a, b = np.zeros(5, np.uint8), np.ones(5, np.uint8)
+    assert cache.checksum(a) != cache.checksum(b) and cache.checksum(a) == cache.checksum(a.copy())
+    assert cache.checksum(a) != cache.checksum(a.astype(np.int16))  # the dtype counts, not just the bytes
+    cache.cached("t", {"x": 1}, lambda: {"v": a})
+    assert cache.cached("t", {"x": 2}, lambda: {"v": b})["v"].tolist() == b.tolist()  # other settings: its own file
+    assert len(list(tmp_path.glob("t-*.npz"))) == 2
+
+
+def test_an_unwritable_folder_still_returns_the_result(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KNN_CACHE", str(blocker / "cache"))
+    assert cache.cached("t", {}, lambda: {"v": np.arange(3)})["v"].tolist() == [0, 1, 2]
+    assert any("could not write" in r.message for r in caplog.records)
+
+
+def test_pickled_objects_are_never_loaded(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("KNN_CACHE", str(tmp_path))
+    path = tmp_path / f"t-{cache.key_of({})}.npz"
+    np.savez(path, v=np.array([object()], dtype=object))  # a file that would need pickle to read
+    assert cache.cached("t", {}, lambda: {"v": np.arange(2)})["v"].tolist() == [0, 1]
+    assert any("unreadable" in r.message for r in caplog.records)

@@ -1,0 +1,235 @@
+"""The Draw page: draw a digit, see what the engine sees, its answer and its neighbours.
+
+Thin by design: widgets in, pure functions from ``knn`` out. The references
+of each setting are shared by every visitor (:mod:`ui.resources`); what one
+visitor taught lives in their session (:mod:`ui.session`). Every choice that
+depends on what is compared is asked of the comparison space
+(:mod:`knn.spaces`); every neighbour shown is a record the answer carries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from knn import spaces
+from knn.answer import neighbours_csv
+from knn.drawn import CANVAS
+from knn.evaluate import TUTORIAL
+from knn.figures import difference_map, enlarge, framed, votes_html
+from knn.origins import legends
+from knn.preprocess import ImageError, NothingDrawn, read_image
+from ui import resources, session
+from ui.widgets import draw_canvas, gallery
+
+INPUTS = ["Draw", "Upload", "MNIST test digit"]
+FAMILIES = spaces.families()  # "learned features" -> [learned], "pixels" -> [thicken, redraw, deskew, none]
+
+
+def _space_changed() -> None:
+    """A new space starts at its own measured best k."""
+    st.session_state["k"] = chosen_space().default_k
+
+
+def chosen_space() -> spaces.Space:
+    """The space the sidebar's choices name (the default before the sidebar is drawn)."""
+    family = FAMILIES[st.session_state.get("family", spaces.DEFAULT.family)]
+    names = [s.name for s in family]
+    name = st.session_state.get("pipeline", names[0])
+    return spaces.get(name if name in names else names[0])
+
+
+def sidebar():
+    st.sidebar.header("Settings")
+    st.sidebar.radio("Compare", list(FAMILIES), key="family", horizontal=True, on_change=_space_changed,
+                     help=" ".join(f"**{f}**: {members[0].description}" for f, members in FAMILIES.items()))
+    members = FAMILIES[st.session_state["family"]]
+    if len(members) > 1:
+        st.sidebar.radio("Preprocessing", [s.name for s in members], key="pipeline", horizontal=True,
+                         on_change=_space_changed,
+                         help="Each adds one step to the next one down. " + " ".join(
+                             f"**{s.name}**: {s.summary}." for s in members))
+    space = chosen_space()
+    st.sidebar.caption(space.description)
+    best = ", ".join(f"{s.default_k} with {f}" for f, (s, *_) in FAMILIES.items())
+    st.session_state.setdefault("k", space.default_k)
+    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, key="k",
+                          help=f"Measured best: {best}; switching what is compared sets it.")
+    metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
+                              help="L1: sum of |differences| (Manhattan). L2: Euclidean.").lower()
+    voting = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="voting",
+                              help="uniform: one vote each; distance: nearer neighbours count more, 1/(d+1).")
+    n_train = st.sidebar.select_slider("Training digits", resources.TRAIN_SIZES, value=resources.TRAIN_SIZES[-1],
+                                       key="n_train", help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
+    return space, k, metric, voting, n_train
+
+
+def explainer():
+    with st.expander("How does k-nearest-neighbours decide?", expanded=False):
+        st.markdown(
+            "Your drawing is cropped, scaled to 20×20 and centred in 28×28 pixels, the way MNIST's digits were made. "
+            "Then it is compared with **every one** of the training digits: the **L1 (Manhattan) distance** "
+            "adds up how much the two differ, value by value. With **pixels** those are the 784 pixels (0–255 each); "
+            "with **learned features** they are 64 numbers a small neural network learned to read from a digit, "
+            "numbers that hardly change with the pen's thickness, slant or size. The **k** training digits with the "
+            "smallest distance vote, and the digit with most votes wins: the gallery below *is* the explanation. "
+            "MNIST's writers seldom flagged a 1, crossed a 7 or curled a 9, so with learned features the training "
+            "set also holds copies of its 1s, 7s and 9s with those strokes drawn on."
+        )
+
+
+def picture_input(choice: str, stroke_width: int):
+    """The picture to classify from the chosen input, or None (with a prompt shown)."""
+    if choice == "Draw":
+        image = draw_canvas(stroke_width)
+        if image is None:
+            st.info("Draw a digit (0–9) in the black square, as large as you like.")
+        return image
+    if choice == "Upload":
+        up = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="upload")
+        if up is None:
+            st.info("Upload a PNG or JPEG of one handwritten digit.")
+            return None
+        try:
+            ink = read_image(up.getvalue())  # checked here, before anything tries to display it
+        except NothingDrawn:
+            st.info(f"Nothing drawn: {up.name} holds no visible digit. Try a picture with a darker or lighter digit.")
+            return None
+        except ImageError as e:
+            st.error(f"That picture cannot be read: {e}")
+            return None
+        st.image(ink, width=CANVAS, caption=f"{up.name}, as ink")
+        return ink
+    data = resources.mnist()
+    if st.button("🎲 Random test digit", key="random") or "test_row" not in st.session_state:
+        st.session_state.test_row = int(np.random.default_rng().integers(len(data.test_labels)))
+    row = st.session_state.test_row
+    st.caption(f"MNIST test digit #{row}, labelled {data.test_labels[row]}")
+    img = np.kron(data.test_images[row], np.ones((10, 10), np.uint8))  # drawn at canvas size
+    st.image(img, width=CANVAS)
+    return img
+
+
+def show_steps(ans):
+    st.subheader("What the engine sees")
+    s = ans.steps
+    pictures = [(framed(s.crop, max(s.crop.shape)), f"ink cropped ({s.crop.shape[1]}×{s.crop.shape[0]} px)")]
+    if ans.space.redraws_hairlines:
+        pictures.append((s.skeleton.astype(np.float32), f"pen path: width {s.width:.1f} px at MNIST scale"))
+        if s.redrawn is not None:
+            pictures.append((s.redrawn, "thin pen: redrawn at MNIST's width"))
+    pictures += [(framed(s.fitted, 20), f"fitted into 20×20 ({s.fitted.shape[1]}×{s.fitted.shape[0]})"),
+                 (s.centred, "centred by mass in 28×28")]
+    last = ans.space.last_step(ans.image, ans.query)
+    if last is not None:
+        pictures.append(last)
+    for col, (n, (img, caption)) in zip(st.columns(len(pictures)), enumerate(pictures, 1)):
+        col.image(enlarge(img, 96), width=98, caption=f"{n}. {caption}")
+
+
+def show_answer(ans):
+    c1, c2 = st.columns([1, 2])
+    share = ans.shares[ans.prediction]
+    k = len(ans.neighbours)
+    c1.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
+              delta_color="off", delta_arrow="off")
+    if ans.gap is None:
+        c1.caption("Confidence: the 100 nearest training digits all agree.")
+    else:
+        c1.caption(f"Confidence: the nearest **{ans.runner_up}** is {ans.gap:,.0f} farther than the nearest "
+                   f"**{ans.prediction}** ({ans.gap / max(ans.neighbours[0].distance, 1):.0%} of its distance).")
+    c1.caption(f"Features, search and vote: {ans.seconds * 1000:.1f} ms")
+    c2.html(votes_html(ans.shares, ans.prediction))
+
+
+def show_neighbours(ans):
+    space = ans.space
+    st.subheader(f"The {len(ans.neighbours)} nearest training digits")
+    gallery([nb.picture for nb in ans.neighbours], [nb.label for nb in ans.neighbours],
+            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in ans.neighbours], ans.prediction)
+    notes = [f"Captions: label · training index · distance; {space.gallery_note}."]
+    if any(nb.label != ans.prediction for nb in ans.neighbours):
+        notes.append("✗: label differs from the prediction.")
+    st.caption(" ".join(notes + legends(nb.origin.kind for nb in ans.neighbours)))
+    st.download_button("Download the neighbours (CSV)", neighbours_csv(ans), file_name="neighbours.csv",
+                       mime="text/csv", key="csv")
+    # The options are the names themselves: with positions as options and names from format_func, the
+    # browser shows a stale name when a new drawing's neighbours keep the same positions.
+    options = [f"#{j}: a {nb.label} ({nb.origin.describe()})" for j, nb in enumerate(ans.neighbours, 1)]
+    choice = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick")
+    pick = options.index(choice) if choice in options else 0
+    nb = ans.neighbours[pick]
+    c1, c2 = st.columns([1, 2])
+    d = len(ans.query)
+    c1.image(enlarge(space.grid(ans.query), 140), width=142, caption=f"your digit: its {d} {space.values}")
+    c1.image(enlarge(space.grid(nb.vector), 140), width=142, caption=f"neighbour #{pick + 1}: its {d} {space.values}")
+    picture, _ = difference_map(ans.query, nb.vector)
+    rule = "the sum of this map" if ans.metric == "l1" else "the square root of the sum of its squares"
+    where = f" ({space.grid_note})" if space.grid_note else ""
+    c2.image(picture, width=300, caption=f"{ans.metric.upper()} distance {nb.distance:,.0f}: {rule}, how much each "
+                                         f"of the {d} {space.values} differs{where}. Black: equal; the scale on the "
+                                         "right runs from 0 (bottom) to 255 apart (top).")
+
+
+def teach_it(ans):
+    """k-NN learns from one example: the visitor labels this drawing and it joins their own neighbours."""
+    def taught():
+        st.session_state["taught_message"] = session.teach(ans.space, ans.query, st.session_state["teach_label"],
+                                                           ans.image)
+
+    def forgotten():
+        session.forget()
+        st.session_state["taught_message"] = "Forgotten: only MNIST's training digits remain."
+
+    with st.container(border=True):
+        st.markdown("**Teach it.** Tell it what this digit is; from now on it is one of *your* neighbours.")
+        c1, c2, c3 = st.columns([1, 1, 1.3])
+        c1.selectbox("This is a", list(range(10)), index=ans.prediction, key="teach_label")
+        c2.button("Teach it", key="teach", on_click=taught)
+        c3.button(f"Forget my digits ({session.n_taught()})", key="forget", disabled=not session.n_taught(),
+                  on_click=forgotten)
+        said = st.session_state.pop("taught_message", None)
+        if said:
+            (st.warning if said.startswith("You have taught") else st.info if said.startswith("Forgotten")
+             else st.success)(said)
+        st.caption(f"Taught digits stay in this browser session only (at most {session.MAX_TAUGHT}); "
+                   "nobody else sees them.")
+
+
+LIGHT = """<style>
+*, *::before, *::after { animation: none !important; transition: none !important; }
+</style>"""  # no fades or spinners: every visitor's browser redraws the page on each stroke, many on one machine
+
+
+def main():
+    st.html(LIGHT)
+    st.title("✍️ Nearest-neighbour digits")
+    st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
+    space, k, metric, voting, n_train = sidebar()
+    with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
+        refs = resources.references(n_train, metric, space.name)
+    explainer()
+    left, right = st.columns([1, 1.4], gap="large")
+    with left:
+        choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
+        stroke = st.slider("Brush width", 8, 40, 18, key="stroke") if choice == "Draw" else 18
+        picture = picture_input(choice, stroke)
+    if picture is None:
+        return
+    try:
+        ans = resources.answer(refs, picture, k, voting, session.taught(space, metric))
+    except NothingDrawn:
+        left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
+        return
+    except ImageError as e:
+        left.error(f"That picture cannot be read: {e}")
+        return
+    with right:
+        show_answer(ans)
+        show_steps(ans)
+        teach_it(ans)
+    show_neighbours(ans)
+    session.remember(ans)  # for the Evaluate page's map
+
+
+main()

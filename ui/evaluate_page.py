@@ -1,0 +1,167 @@
+"""The Evaluate page: how good k-NN is on MNIST, where it fails, and why.
+
+Everything heavy is computed by :mod:`knn.tables` (the same references and
+search as ``python -m knn evaluate``) once, with a progress bar, and kept on
+disk (:mod:`knn.cache`) and in memory, so the page opens at once from then on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from knn import spaces, tables
+from knn.evaluate import TUTORIAL
+from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter
+from knn.origins import legends
+from ui import resources, session
+from ui.widgets import gallery
+
+FULL = (None, None, "60,000 / 10,000")
+SMALL = (TUTORIAL["n_train"], TUTORIAL["n_test"], "5,000 / 200")
+SHOWN = (spaces.NONE, spaces.DEFAULT)  # always; the best pixel space on request (its 20-NN of 120,000 vectors is slow)
+BEST_PIXELS = spaces.THICKEN
+MAP_SPACE = spaces.THICKEN  # the map's pixels until the visitor has drawn something
+MAP_POINTS = 6000  # training digits drawn on the map (all 60,000 would slow the browser)
+
+
+def settings_for(shown) -> list:
+    """The (size, metric, space) settings whose neighbour tables the page needs, in the curves' order."""
+    return [(size, metric, space) for size in (FULL, SMALL) for space in shown for metric in ("l1", "l2")]
+
+
+def name_of(setting) -> str:
+    size, metric, space = setting
+    return f"{metric.upper()}, {space.title}, {size[2]}"
+
+
+@st.cache_resource(show_spinner=False)
+def results() -> dict:
+    """Filled once per process; each entry is a neighbour table (see knn.tables)."""
+    return {}
+
+
+@st.cache_resource(show_spinner="Checking the data...")
+def checksum() -> str:
+    return tables.data_checksum(resources.mnist())
+
+
+def load_tables(settings) -> dict:
+    store = results()
+    missing = [s for s in settings if s not in store]
+    if missing:
+        bar = st.progress(0.0, text="Evaluating (once; kept on disk for next time)...")
+        for i, setting in enumerate(missing):
+            (n_train, n_test, _), metric, space = setting
+            label = name_of(setting)
+
+            def tick(done, total, i=i, label=label):
+                bar.progress((i + done / total) / len(missing), text=f"Evaluating {label}: {done:,} of {total:,} test digits")
+
+            store[setting] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
+                                                    progress=tick, checksum=checksum())
+        bar.empty()
+    return store
+
+
+def curves_section(store, settings):
+    st.subheader("Accuracy against k")
+    ks = range(1, tables.K_MAX + 1)
+    curves = {name_of(s): tables.accuracy_by_k(store[s], ks) for s in settings}
+    tutorial = tables.accuracy_by_k(store[(SMALL, "l1", spaces.NONE)], [1])[0]
+    fig = accuracy_curves(curves, ks, {f"TF1 tutorial setting: {tutorial:.1%}": (1, tutorial)})
+    st.plotly_chart(fig, width="stretch", key="curves")
+    best = max(curves.items(), key=lambda kv: kv[1].max())
+    st.caption(f"Solid: all 60,000 training and 10,000 test digits. Dotted: the TF1 tutorial's 5,000 / 200 "
+               f"(one seeded draw, so it jumps: 200 test digits make 0.5% steps). Best: {best[0]} at "
+               f"k={int(np.argmax(best[1])) + 1}, {best[1].max():.2%}.")
+
+
+def confusion_section(store):
+    space = spaces.DEFAULT
+    table = store[(FULL, "l1", space)]
+    st.subheader(f"Where it fails (L1, {space.title}, 60,000 / 10,000)")
+    k = st.slider("k for this section", 1, tables.K_MAX, space.default_k, key="eval_k",
+                  help="The Draw page's default.")
+    pred = tables.predictions(table, k)
+    m = tables.confusion(table["truth"], pred)
+    errors = m.sum() - np.trace(m)
+    off = m.copy()
+    np.fill_diagonal(off, -1)
+    worst = np.unravel_index(np.argmax(off), off.shape)
+    c1, c2 = st.columns([1.4, 1])
+    with c2:
+        st.metric("Accuracy", f"{np.trace(m) / m.sum():.2%}", f"{errors} errors of {m.sum():,}",
+                  delta_color="off", delta_arrow="off")
+        st.markdown("**Pick a cell** to list its digits:")
+        t = st.selectbox("True label", list(range(10)), index=int(worst[0]), key="cell_true")
+        p = st.selectbox("Predicted as", list(range(10)), index=int(worst[1]), key="cell_pred")
+        st.plotly_chart(per_class_chart(m), width="stretch", key="per_class")
+        st.caption("Accuracy per true digit.")
+    with c1:
+        st.plotly_chart(confusion_heatmap(m, (t, p)), width="stretch", key="confusion")
+        st.caption("Rows: true label; columns: prediction. Only the errors are coloured.")
+    misclassified(table, pred, t, p, k)
+
+
+def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
+    rows = np.nonzero((table["truth"] == t) & (pred == p))[0]
+    what = "correctly read" if t == p else "misread"
+    st.subheader(f"{len(rows)} test digit{'s' if len(rows) != 1 else ''} labelled {t}, read as {p}")
+    if not len(rows):
+        st.info(f"No test digit labelled {t} was read as {p} at k={k}.")
+        return
+    st.caption(f"Each row: the test digit ({what}), then its {k} nearest training digits with their distances.")
+    data = resources.mnist()
+    refs = resources.references(len(data.train_labels), "l1", spaces.DEFAULT.name)  # the Draw page's: its copies
+    for r in rows[:limit]:
+        test_row = int(table["test_rows"][r])
+        pos = table["positions"][r, :k]
+        images = [data.test_images[test_row]] + [refs.picture(int(i)) for i in pos]
+        labels = [t] + [int(v) for v in table["labels"][r, :k]]
+        caps = [f"test #{test_row}"] + [f"{refs.origin(int(i)).caption} · {d:,.0f}" for i, d in
+                                         zip(pos, table["distances"][r, :k])]
+        gallery(images, labels, caps, prediction=p, per_row=min(k + 1, 12), size=56)
+    if len(rows) > limit:
+        st.caption(f"... and {len(rows) - limit} more.")
+    marks = legends(refs.origin(int(i)).kind for i in table["positions"][rows[:limit], :k].reshape(-1))
+    if marks:
+        st.caption(" ".join(marks))
+
+
+def map_section():
+    st.subheader("The training set on a map")
+    last = session.last()
+    space = spaces.get(last.space) if last is not None else MAP_SPACE
+    data = resources.mnist()
+    pca = tables.pca_map(data, space, checksum())
+    sample = np.random.default_rng(0).choice(len(data.train_labels), MAP_POINTS, replace=False)
+    you = nbs = None
+    if last is not None:
+        you = tables.project(pca, last.image)
+        nbs = tables.project(pca, last.neighbours)
+    fig = pca_scatter(pca["coords"][sample], data.train_labels[sample], you, nbs, pca["explained"])
+    st.plotly_chart(fig, width="stretch", key="map")
+    if last is None:
+        st.caption("The first two principal components of the deskewed training digits' pixels, 6,000 of them. "
+                   "Draw a digit on the Draw page and it appears here as a star, with its nearest neighbours circled.")
+    else:
+        st.caption(f"The star is your last drawing (read as {last.prediction}); circles are its nearest neighbours. "
+                   "The map shows pixels (as the space sees them), and two components keep only part of the "
+                   "picture: neighbours may look far apart here, all the more so with learned features.")
+
+
+def main():
+    st.title("How good is nearest-neighbour, and where does it fail?")
+    extra = st.checkbox(f"Add the best pixel space ({BEST_PIXELS.name}) to the curves", key="with_thicken",
+                        help="Deskewed, thickened pixels and their thicker copies: 120,000 vectors. Its tables take "
+                             "about six minutes once on two cores, then they are kept on disk like the others.")
+    settings = settings_for(SHOWN + ((BEST_PIXELS,) if extra else ()))
+    with resources.needed():
+        store = load_tables(settings)
+    curves_section(store, settings)
+    confusion_section(store)
+    map_section()
+
+
+main()

@@ -1,0 +1,93 @@
+"""What every visitor shares, made once per server process: MNIST, the reference sets, the search workers.
+
+:func:`setup` runs at the top of every page run (the app's entry point calls
+it; it is cheap and idempotent). The data and one set of references per
+setting are built once and shared read-only by every visitor
+(``st.cache_resource``); every search runs on a few shared worker threads
+(:func:`answer`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import numpy as np
+import streamlit as st
+
+from knn import answer as answers
+from knn.data import DataError, load_mnist
+from knn.learned import WeightsError
+from knn.references import build
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # searches run at once; more only queue for the same cores
+TRAIN_SIZES = (5000, 10000, 20000, 30000, 45000, 60000)  # the training subsets a visitor can choose
+
+
+def setup() -> None:
+    """Stop Streamlit from resetting Keras after every script run.
+
+    Streamlit calls ``keras.backend.clear_session()`` at the end of each run
+    whenever ``keras`` is imported, and TensorFlow imports it. That reset was
+    a third of the server's CPU with ten visitors drawing (py-spy), and this
+    app holds no Keras state to reset, so the call becomes a no-op. Keras is
+    imported here so that the patch is in place before the learned features
+    load it.
+    """
+    try:
+        import keras
+    except ImportError:
+        keras = sys.modules.get("keras")
+    if keras is not None and getattr(keras, "backend", None) is not None:
+        keras.backend.clear_session = _keep_session
+
+
+def _keep_session(*args, **kwargs) -> None:
+    """What ``keras.backend.clear_session`` does in this app: nothing (see :func:`setup`)."""
+
+
+@contextmanager
+def needed(hint: str = ""):
+    """Run a block that needs MNIST or the learned features; if either is missing, say so and end the page's run."""
+    try:
+        yield
+    except DataError as e:
+        st.error(f"The MNIST data could not be loaded: {e}")
+        st.stop()
+    except WeightsError as e:
+        st.error(f"The learned features are not available: {e}{hint}")
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Loading MNIST...")
+def mnist():
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner="Building the index (once per setting, shared by all visitors)...", max_entries=6)
+def references(n_train: int, metric: str, space: str):
+    """The References of a setting; read-only and shared by every visitor."""
+    refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train)
+    refs.index.search(np.zeros(refs.index.dim, np.uint8), 1)  # compile the single-query path now, not on a first stroke
+    return refs
+
+
+@st.cache_resource
+def _workers() -> ThreadPoolExecutor:
+    """The few threads that answer every visitor's drawings, shared by the whole process.
+
+    Streamlit runs each script run in a thread of its own. When each of
+    those threads ran TensorFlow itself, every thread got its own malloc
+    arena, and each arena kept the buffers of a search after it ended: the
+    server grew by about 250 MB with ten visitors and stayed there. Through
+    two shared threads the buffers are reused (docs/load.md). More threads
+    than cores would only queue for the same cores.
+    """
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="knn-search")
+
+
+def answer(refs, picture, k: int, voting: str, taught=None):
+    """:func:`knn.answer.answer` for one visitor's picture, run on the shared workers."""
+    return _workers().submit(answers.answer, refs, picture, k, voting, taught).result()
