@@ -98,6 +98,15 @@ def clear_canvas(pg):
     pg.get_by_text("Draw a digit (0").wait_for(timeout=30_000)
 
 
+def test_navigation_names_the_pages(page, server):
+    links = page.locator('[data-testid="stSidebarNavLink"]')
+    links.first.wait_for(timeout=30_000)
+    names = [t.split("\n")[-1].strip() for t in links.all_inner_texts()]
+    hrefs = [links.nth(j).get_attribute("href") for j in range(links.count())]
+    assert names == ["Draw", "Evaluate"], names
+    assert hrefs[0].rstrip("/") == server and hrefs[1] == server + "/Evaluate", hrefs
+
+
 def test_draw_digits_and_read_predictions(page):
     art = ROOT / "artifacts"
     art.mkdir(exist_ok=True)
@@ -183,10 +192,9 @@ def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache,
         draw(page, strokes)
         page_says.append(read_prediction(page))
         page.wait_for_timeout(1000)  # the gallery follows the prediction
+        page.screenshot(path=str(ROOT / "artifacts" / f"page-pen-{d.label}.png"), full_page=True)
         styled.append(any("ˢ" in c for c in captions(page)))
         library_says.append(str(answer(refs, render(d.strokes, PEN_WIDTH, 0.7, (140, 140))).prediction))
-    page.wait_for_timeout(1500)
-    page.screenshot(path=str(ROOT / "artifacts" / "page-pen.png"), full_page=True)
     print("labels", [d.label for d in pen_digits], "page", page_says, "library", library_says)
     assert page_says == library_says
     assert sum(p == str(d.label) for p, d in zip(page_says, pen_digits)) >= 3
