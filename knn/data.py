@@ -9,13 +9,12 @@ Where the data is looked for, in order:
    ``allow_pickle=False``);
 4. a download through ``keras.datasets.mnist`` where the machine is online.
 
-:func:`subset` draws the seeded subsets (the TF1 tutorial's 5,000 / 200)
-that the rest of the package evaluates on.
-
 Anything wrong (a missing, truncated or corrupt file, wrong magic number,
 shape, dtype or label range) raises :class:`DataError`, whose message names
-the file, what is wrong, and where the loader looked. This module knows
-nothing about images beyond their bytes, and nothing about the engine.
+the file, what is wrong, and where the loader looked. :func:`subset` draws
+the seeded subsets (the TF1 tutorial's 5,000 / 200) the rest of the package
+evaluates on. This module knows nothing about images beyond their bytes,
+and nothing about the engine.
 """
 
 from __future__ import annotations
