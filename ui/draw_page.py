@@ -173,13 +173,13 @@ def show_neighbours(ans):
 
 def teach_it(ans):
     """k-NN learns from one example: the visitor labels this drawing and it joins their own neighbours."""
-    def taught():
-        st.session_state["taught_message"] = session.teach(ans.space, ans.query, st.session_state["teach_label"],
-                                                           ans.image)
+    def taught():  # on_click: runs before the rerun, so the rerun's answer already holds the new digit
+        ok, message = session.teach(ans.space, ans.query, st.session_state["teach_label"], ans.image)
+        st.session_state["taught_message"] = (st.success if ok else st.warning, message)
 
     def forgotten():
         session.forget()
-        st.session_state["taught_message"] = "Forgotten: only MNIST's training digits remain."
+        st.session_state["taught_message"] = (st.info, "Forgotten: only MNIST's training digits remain.")
 
     with st.container(border=True):
         st.markdown("**Teach it.** Tell it what this digit is; from now on it is one of *your* neighbours.")
@@ -190,8 +190,8 @@ def teach_it(ans):
                   on_click=forgotten)
         said = st.session_state.pop("taught_message", None)
         if said:
-            (st.warning if said.startswith("You have taught") else st.info if said.startswith("Forgotten")
-             else st.success)(said)
+            show, message = said
+            show(message)
         st.caption(f"Taught digits stay in this browser session only (at most {session.MAX_TAUGHT}); "
                    "nobody else sees them.")
 

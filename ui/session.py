@@ -29,14 +29,14 @@ def taught(space, metric: str) -> Optional[references.References]:
     return references.taught(space, metric, np.stack(vectors), labels, np.stack(pictures))
 
 
-def teach(space, query: np.ndarray, label: int, picture: np.ndarray) -> str:
-    """Add a digit (its vector as compared and its 28x28 picture) to the visitor's set; returns a message."""
+def teach(space, query: np.ndarray, label: int, picture: np.ndarray) -> tuple:
+    """Add a digit (its vector as compared and its 28x28 picture) to the visitor's set: (taught?, message)."""
     store = st.session_state.setdefault("taught", {})
     if n_taught() >= MAX_TAUGHT:
-        return f"You have taught {MAX_TAUGHT} digits, the most one visitor can. Forget them to teach more."
+        return False, f"You have taught {MAX_TAUGHT} digits, the most one visitor can. Forget them to teach more."
     store.setdefault(space.name, []).append((np.asarray(query, np.uint8).reshape(-1).copy(), int(label),
                                              np.asarray(picture, np.uint8).reshape(28, 28).copy()))
-    return f"Taught: this drawing is a {label}. It is now one of your neighbours (marked ★), for this session only."
+    return True, f"Taught: this drawing is a {label}. It is now one of your neighbours (marked ★), for this session only."
 
 
 def forget() -> None:
