@@ -29,7 +29,7 @@ user. This module knows nothing about the engine or the data set.
 from __future__ import annotations
 
 import io
-import warnings
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -39,8 +39,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from knn.strokes import redraw, thin
 
-MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
-MAX_SIDE = 2048  # decoded images are shrunk to this before any work
+MAX_PIXELS = 40_000_000  # larger pictures are refused before decoding (decompression bombs)
+MAX_DECODE = 100_000_000  # bytes a picture may take to decode; larger ones are refused before decoding
+MAX_SIDE = 2048  # decoded pictures are shrunk to this by Pillow, on 8-bit pixels, before they become arrays
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # what a picture may be; Pillow's other decoders are never tried
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own check, at open: it refuses more than twice this
+STORED = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}  # bytes a pixel takes in Pillow; others 4
 INK_LEVEL = 0.2  # ink-map value that counts as ink when finding the bounding box
 BOX, SIDE = 20, 28  # MNIST: the digit's longer side, the image side
 # Pen width, measured in px of the 20-px box. MNIST's test digits: 10th-90th
@@ -63,42 +67,76 @@ class NothingDrawn(ImageError):
 
 
 def _open(data: bytes) -> Image.Image:
-    """Decode image bytes with Pillow, refusing bombs and damaged files clearly."""
+    """Image bytes -> a Pillow picture at most MAX_SIDE a side, upright; bombs and damaged files refused clearly.
+
+    Pillow does the limiting and the shrinking before anything becomes a
+    NumPy array: the size a file declares is checked before decoding; a JPEG
+    decodes at a reduced scale (``draft``); any other picture that would take
+    more than MAX_DECODE bytes to decode is refused, and the rest decode in
+    full and are shrunk by Pillow's box ``reduce``. The first frame of an
+    animation; EXIF orientation honoured.
+    """
     if not data:
         raise ImageError("The file is empty.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"The image is too large: {w}x{h} pixels (at most {MAX_PIXELS:,}).")
-            img.seek(0)  # first frame of an animation
-            img = ImageOps.exif_transpose(img)
-            img.load()
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"The image is too large: {w:,}x{h:,} pixels (at most {MAX_PIXELS:,}).")
+        img.seek(0)  # first frame of an animation
+        if img.format == "JPEG":
+            img.draft(img.mode, (MAX_SIDE, MAX_SIDE))  # DCT scaling: decoded at 1/2 to 1/8 of its size, if larger
+        need = _decode_bytes(img)
+        if need > MAX_DECODE:
+            raise ImageError(f"The image is too large to read: {w:,}x{h:,} pixels in {img.mode} take "
+                             f"{need / 1e6:.0f} MB to decode (at most {MAX_DECODE / 1e6:.0f} MB). "
+                             "Save it smaller, or in greyscale.")
+        img.load()
+        return ImageOps.exif_transpose(_shrink(img))
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageError(f"The image is too large: it declares more than {MAX_PIXELS:,} pixels.") from None
     except UnidentifiedImageError:
-        raise ImageError("This file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP or TIFF).") from None
+        raise ImageError("This file is not an image the app reads (PNG, JPEG, GIF, BMP or WebP).") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"The image is damaged or truncated ({e}).") from None
-    return img
 
 
-def _from_pil(img: Image.Image) -> np.ndarray:
-    """A PIL image of any mode -> (gray (H, W) float in 0-1, alpha or None)."""
+def _averageable(img: Image.Image) -> Optional[str]:
+    """The mode a picture must be converted to before Pillow can average its pixels, or None if none."""
+    if img.mode == "P":
+        return "RGBA" if "transparency" in img.info else "L"
+    return {"1": "L", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I"}.get(img.mode)
+
+
+def _decode_bytes(img: Image.Image) -> int:
+    """Bytes a picture takes to decode and, if need be, to convert before shrinking."""
+    to = _averageable(img)
+    return img.width * img.height * (STORED.get(img.mode, 4) + (0 if to is None else STORED.get(to, 4)))
+
+
+def _shrink(img: Image.Image) -> Image.Image:
+    """A decoded picture with a side over MAX_SIDE -> box-averaged by a whole factor to at most MAX_SIDE (Pillow)."""
+    f = math.ceil(max(img.size) / MAX_SIDE)
+    if f <= 1:
+        return img
+    to = _averageable(img)
+    return (img.convert(to) if to else img).reduce(f)
+
+
+def _from_pil(img: Image.Image) -> tuple:
+    """A PIL image of any mode -> (gray (H, W) float32 in 0-1, alpha or None)."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(img, dtype=np.float64)
+        a = np.asarray(img, dtype=np.float32)
         lo, hi = float(a.min()), float(a.max())
         return ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)), None
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info)
     if has_alpha:
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float64) / 255.0
-        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
         return gray, rgba[..., 3]
-    return np.asarray(img.convert("L"), dtype=np.float64) / 255.0, None
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None
 
 
 def _from_array(a: np.ndarray):
@@ -122,8 +160,8 @@ def _from_array(a: np.ndarray):
     return gray, (a[..., 3] if a.shape[2] == 4 else None)
 
 
-def _shrink(gray: np.ndarray, alpha):
-    """Downscale very large pictures (box filter) so later steps stay fast."""
+def _shrink_array(gray: np.ndarray, alpha):
+    """An array picture with a side over MAX_SIDE -> box-averaged by a whole factor (the bytes path has Pillow do it)."""
     h, w = gray.shape
     f = int(np.ceil(max(h, w) / MAX_SIDE))
     if f <= 1:
@@ -135,9 +173,9 @@ def _shrink(gray: np.ndarray, alpha):
 
 
 def read_image(image) -> np.ndarray:
-    """File bytes, a PIL image or an array -> ink map (H, W) float32 in [0, 1].
+    """File bytes, a PIL image or an array -> ink map (H, W) float32 in [0, 1], at most MAX_SIDE a side.
 
-    Transparent pictures (a canvas with no background, a PNG drawn on
+    Bytes are decoded within bounds (see :func:`_open`). Transparent pictures (a canvas with no background, a PNG drawn on
     transparency): ink is where the alpha channel is. Opaque pictures: the
     background is the median of the border; ink is the difference from it,
     stretched so that the strongest stroke is 1. Raises ImageError.
@@ -145,10 +183,9 @@ def read_image(image) -> np.ndarray:
     if isinstance(image, (bytes, bytearray, memoryview)):
         gray, alpha = _from_pil(_open(bytes(image)))
     elif isinstance(image, Image.Image):
-        gray, alpha = _from_pil(image)
+        gray, alpha = _from_pil(_shrink(image))
     else:
-        gray, alpha = _from_array(image)
-    gray, alpha = _shrink(gray, alpha)
+        gray, alpha = _shrink_array(*_from_array(image))
     if alpha is not None and alpha.min() < 0.9:
         ink = alpha  # the strokes are what is not transparent
     else:

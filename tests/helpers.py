@@ -100,6 +100,14 @@ def seven(size: int = 280) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR)) if size != 280 else img
 
 
+def big_seven(mode: str, side: tuple) -> Image.Image:
+    """A white picture of ``side`` pixels with a black 7 filling most of its height (a small file, a big picture)."""
+    img = Image.new(mode, side, "white")
+    digit = Image.fromarray(255 - seven()).resize((min(side) * 3 // 4,) * 2, Image.Resampling.NEAREST)
+    img.paste(digit.convert(mode), (side[0] // 8, side[1] // 8))
+    return img
+
+
 def corpus() -> list:
     """[(file name, bytes, expect, digit or None)]: "digit" files must be read as that digit, "message" ones refused."""
     s = seven()

@@ -10,11 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from helpers import ROOT, mnist_dir
+from helpers import ROOT, big_seven, mnist_dir
 from knn.drawn import BROWSER_DIGITS
 
 pytestmark = pytest.mark.browser
@@ -34,7 +35,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(eval_cache):
+def server_process(eval_cache):
+    """``streamlit run app.py`` on a free localhost port; its ``url`` attribute says where."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     port = free_port()
@@ -50,9 +52,15 @@ def server(eval_cache):
             break
         except OSError:
             time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}"
+    proc.url = f"http://127.0.0.1:{port}"
+    yield proc
     proc.terminate()
     proc.wait(20)
+
+
+@pytest.fixture(scope="module")
+def server(server_process):
+    return server_process.url
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +222,45 @@ def test_evaluate_page_lists_a_confusion_cell(page, server):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "artifacts" / "evaluate.png"), full_page=True)
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 4
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def test_eight_big_uploads_at_once(page, server, server_process, tmp_path):
+    """Eight visitors upload a 40-megapixel picture (a 0.2 MB file) at the same moment: every one is read,
+    and the server's memory, sampled throughout, stays within 1.5 GB of where it was."""
+    big = tmp_path / "big-seven.png"
+    big_seven("L", (6320, 6320)).save(big, compress_level=1)
+    visitors = []
+    for _ in range(8):
+        pg = page.context.browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        pg.goto(server)
+        pg.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+        pg.get_by_text("Upload", exact=True).click()
+        pg.locator('input[type="file"]').wait_for(state="attached", timeout=30_000)
+        visitors.append(pg)
+    before = peak = rss_mb(server_process.pid)
+    sampling = True
+
+    def sample():
+        nonlocal peak
+        while sampling:
+            peak = max(peak, rss_mb(server_process.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for pg in visitors:
+        pg.locator('input[type="file"]').set_input_files(str(big))
+    said = [read_prediction(pg, timeout=180) for pg in visitors]
+    sampling = False
+    sampler.join()
+    visitors[0].screenshot(path=str(ROOT / "artifacts" / "page-big-upload.png"), full_page=True)
+    for pg in visitors:
+        pg.context.close()
+    print(f"eight 40-megapixel uploads at once: read {said}; server {before:.0f} MB before, peak {peak:.0f} MB")
+    assert said == ["7"] * 8
+    assert peak - before <= 1500, (before, peak)

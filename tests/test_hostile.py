@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from hypothesis.extra import numpy as hnp
 
-from helpers import APP, ROOT, corpus, prediction, upload
+from helpers import APP, ROOT, big_seven, corpus, prediction, upload
 from knn.engine import as_vectors
 from knn.preprocess import ImageError, mnist_steps, read_image
 
@@ -52,28 +52,31 @@ def test_the_page_answers_every_file(monkeypatch, mnist):
         at.radio(key="input").set_value("Draw").run()  # back to the start between files
 
 
-def test_the_cli_answers_every_file(tmp_path):
-    """``python -m knn predict`` on the whole corpus at once, with its own peak memory measured."""
+PEAK = ("import resource, sys; from knn.__main__ import main; rc = main(sys.argv[1:]); "
+        "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+
+
+def predict_peak(files) -> tuple:
+    """``python -m knn predict FILES`` in a child: (the finished run, seconds, its peak resident memory in MB)."""
     import os
     import subprocess
     import sys
 
+    start = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", PEAK, "predict", *map(str, files)], cwd=ROOT, capture_output=True,
+                       text=True, env=os.environ, timeout=600)
+    return r, time.perf_counter() - start, int(r.stderr.split("peak-rss-kb")[1].split()[0]) / 1024
+
+
+def test_the_cli_answers_every_file(tmp_path):
+    """``python -m knn predict`` on the whole corpus at once, with its own peak memory measured."""
     paths = []
     for name, data, _, _ in CORPUS:
         (tmp_path / name).write_bytes(data)
         paths.append(str(tmp_path / name))
-    code = ("import resource, sys; from knn.__main__ import main; rc = main(sys.argv[1:]); "
-            "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
-
-    def predict(files):
-        start = time.perf_counter()
-        r = subprocess.run([sys.executable, "-c", code, "predict", *files], cwd=ROOT, capture_output=True, text=True,
-                           env=os.environ, timeout=600)
-        return r, time.perf_counter() - start, int(r.stderr.split("peak-rss-kb")[1].split()[0]) / 1024
-
     good = next(p for p, (_, _, expect, _) in zip(paths, CORPUS) if expect == "digit")
-    _, _, baseline_mb = predict([good])  # the index and TensorFlow alone
-    r, seconds, peak_mb = predict(paths)
+    _, _, baseline_mb = predict_peak([good])  # the index and TensorFlow alone
+    r, seconds, peak_mb = predict_peak(paths)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     errors = [line for line in r.stderr.splitlines() if ": error: " in line]
     for name, _, expect, digit in CORPUS:
@@ -84,6 +87,24 @@ def test_the_cli_answers_every_file(tmp_path):
             assert f"{tmp_path / name}: {digit} " in r.stdout, (name, r.stdout)
     print(f"predict on the corpus: {seconds:.1f} s, peak {peak_mb:.0f} MB (one good file: {baseline_mb:.0f} MB)")
     assert peak_mb < baseline_mb + 300 and seconds < 300, (peak_mb, baseline_mb, seconds)  # the files add little
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_40_megapixel_png_costs_predict_little(tmp_path, mode):
+    """A small file holding a 40-megapixel picture: read as a 7 (grey) or refused as too large (colour: 160 MB
+    to decode), with predict's peak memory at most 300 MB above a small file's, measured in the same run."""
+    small, big = tmp_path / "small.png", tmp_path / "big.png"
+    big_seven("L", (280, 280)).save(small)
+    big_seven(mode, (6320, 6320)).save(big, compress_level=1)
+    _, _, small_mb = predict_peak([small])
+    r, seconds, big_mb = predict_peak([big])
+    print(f"predict on a 40-megapixel {mode} PNG ({big.stat().st_size / 1e6:.1f} MB): {seconds:.1f} s, "
+          f"peak {big_mb:.0f} MB against {small_mb:.0f} MB for a small file")
+    if mode == "L":
+        assert r.returncode == 0 and f"{big}: 7 " in r.stdout, r.stderr
+    else:
+        assert r.returncode == 1 and "too large to read" in r.stderr and "Traceback" not in r.stderr
+    assert big_mb - small_mb <= 300, (big_mb, small_mb)
 
 
 # ---- property-based: any array in, an ink map or one ImageError out ----
