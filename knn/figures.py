@@ -2,32 +2,48 @@
 
 Figures know nothing about the engine, the data or Streamlit: they get
 arrays (a 28x28 image, ten vote shares) and return a plotly figure, an
-image array or a snippet of HTML ready for display.
+image array or a snippet of HTML ready for display. Small pictures go to
+the browser as they are, and the browser enlarges them with crisp pixels.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 ACCENT = "#4f8bf9"
 MUTED = "#5a6270"
 HEAT = [[0.0, "#000000"], [0.25, "#3b0f70"], [0.5, "#b5367a"], [0.75, "#fb8861"], [1.0, "#fcfdbf"]]  # 0 = black
 
 
-def enlarge(image: np.ndarray, size: int = 168) -> np.ndarray:
-    """Blow a small image (float 0-1 or uint8) up to about ``size`` px with crisp pixels.
+def for_display(image: np.ndarray, side: int = 96) -> np.ndarray:
+    """A picture (float 0-1, bool or uint8) as uint8 no larger than ``side`` px, for the browser to scale up.
 
-    Every source pixel becomes a square of equal pixels (nearest neighbour),
-    so the browser shows exactly what the engine sees; a 1-px grey frame marks
-    the image's edge.
+    Small pictures (a 28x28 digit, 8x8 features) are sent as they are and
+    enlarged by the browser with crisp pixels (the pages set CSS
+    ``image-rendering: pixelated``), so it shows exactly what the engine
+    sees at a tiny cost to encode; larger ones (an uploaded photo's crop) are
+    first box-averaged down to ``side``.
     """
     a = np.asarray(image)
     if a.dtype != np.uint8:
-        a = np.rint(np.clip(a, 0, 1) * 255).astype(np.uint8)
-    f = max(1, size // max(a.shape))
-    big = np.kron(a, np.ones((f, f), np.uint8))
-    return np.pad(big, 1, constant_values=90)
+        a = np.rint(np.clip(a.astype(np.float32), 0, 1) * 255).astype(np.uint8)
+    if max(a.shape) <= side:
+        return a
+    s = side / max(a.shape)
+    size = (max(1, round(a.shape[1] * s)), max(1, round(a.shape[0] * s)))  # PIL takes (width, height)
+    return np.asarray(Image.fromarray(a).resize(size, Image.Resampling.BOX))
+
+
+def data_uri(image: np.ndarray) -> str:
+    """A uint8 picture (grey, RGB or RGBA) as a PNG ``data:`` URI, to put in a page's HTML."""
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buf, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def framed(image: np.ndarray, side: int) -> np.ndarray:
@@ -175,7 +191,7 @@ def pca_scatter(coords: np.ndarray, labels: np.ndarray, you: np.ndarray = None, 
 
 def contact_sheet(images: np.ndarray, captions, per_row: int = 20, scale: int = 2):
     """A PIL picture of many 28x28 digits in a grid, each enlarged ``scale`` times with a caption under it."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
     images = np.asarray(images, np.uint8).reshape(-1, 28, 28)
     cell_w, cell_h = 28 * scale + 4, 28 * scale + 16

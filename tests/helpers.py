@@ -149,7 +149,14 @@ def prediction(at) -> list:
 
 
 def captions(at) -> list:
-    return [c for img in at.get("image") for c in img.captions]
+    """Every picture's caption on the page, in order: st.image captions and the strips' figcaptions."""
+    import html
+    import re
+
+    found = [c for img in at.get("image") for c in img.captions]
+    for block in at.get("html"):
+        found += [html.unescape(c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", block.proto.body)]
+    return found
 
 
 class FakeUpload:

@@ -131,7 +131,7 @@ def test_draw_digits_and_read_predictions(page):
 
 
 def captions(pg):
-    return pg.locator('[data-testid="stImageCaption"]').all_inner_texts()
+    return pg.locator("figure.knn-pic figcaption").all_inner_texts()
 
 
 def wait_for_caption(pg, text, timeout=30):

@@ -3,16 +3,21 @@
 import numpy as np
 import pytest
 
-from knn.figures import HEAT, difference_map, enlarge, framed, votes_html
+from knn.figures import HEAT, data_uri, difference_map, for_display, framed, votes_html
 
 pytestmark = pytest.mark.unit
 
 
-def test_enlarge_keeps_pixels_crisp():
+def test_pictures_for_display_stay_small_and_exact():
     a = np.array([[0, 255], [128, 0]], np.uint8)
-    big = enlarge(a, 10)
-    assert big.shape == (12, 12)  # 5x per pixel, plus a 1-px frame
-    assert (big[1:6, 6:11] == 255).all() and (big[6:11, 1:6] == 128).all()
+    assert for_display(a) is a or np.array_equal(for_display(a), a)  # small: sent as it is, the browser enlarges
+    f = for_display(np.array([[0.0, 1.0], [0.5, 2.0]]))
+    assert f.dtype == np.uint8 and f.tolist() == [[0, 255], [128, 255]]  # floats clipped to 0-1, then 0-255
+    assert for_display(np.ones((3, 3), bool)).max() == 255
+    big = np.zeros((300, 150), np.uint8)
+    big[:, :75] = 255
+    small = for_display(big, side=96)
+    assert small.shape == (96, 48) and small[:, :23].min() == 255 and small[:, 25:].max() == 0  # averaged down
 
 
 def test_framed_centres():
@@ -42,3 +47,16 @@ def test_difference_map_totals_the_distance_and_shows_where():
     assert (picture[0, -1, :3] == top).all() and (picture[:, 280:288, 3] == 0).all()
     features, cells = difference_map(a.reshape(-1)[:64], b.reshape(-1)[:64], size=280)  # 64 learned features: 8x8
     assert features.shape[0] == 8 * 35 and cells.shape == (8, 8)
+
+
+def test_data_uris_carry_the_exact_pixels():
+    import base64
+    import io
+
+    from PIL import Image
+
+    a = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
+    uri = data_uri(a)
+    assert uri.startswith("data:image/png;base64,")
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    assert np.array_equal(back, a) and len(uri) < 2000  # lossless, and small enough to travel inside the page

@@ -16,11 +16,11 @@ from knn import spaces
 from knn.answer import neighbours_csv
 from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
-from knn.figures import difference_map, enlarge, framed, votes_html
+from knn.figures import difference_map, for_display, framed, votes_html
 from knn.origins import legends
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from ui import resources, session
-from ui.widgets import draw_canvas, gallery
+from ui.widgets import PICTURES, draw_canvas, gallery, strip
 
 INPUTS = ["Draw", "Upload", "MNIST test digit"]
 FAMILIES = spaces.families()  # "learned features" -> [learned], "pixels" -> [thicken, redraw, deskew, none]
@@ -98,16 +98,15 @@ def picture_input(choice: str, stroke_width: int):
         except ImageError as e:
             st.error(f"That picture cannot be read: {e}")
             return None
-        st.image(ink, width=CANVAS, caption=f"{up.name}, as ink")
+        st.image(for_display(ink, CANVAS), width=CANVAS, caption=f"{up.name}, as ink")
         return ink
     data = resources.mnist()
     if st.button("🎲 Random test digit", key="random") or "test_row" not in st.session_state:
         st.session_state.test_row = int(np.random.default_rng().integers(len(data.test_labels)))
     row = st.session_state.test_row
     st.caption(f"MNIST test digit #{row}, labelled {data.test_labels[row]}")
-    img = np.kron(data.test_images[row], np.ones((10, 10), np.uint8))  # drawn at canvas size
-    st.image(img, width=CANVAS)
-    return img
+    st.image(data.test_images[row], width=CANVAS, output_format="PNG")
+    return np.kron(data.test_images[row], np.ones((10, 10), np.uint8))  # read at the canvas's size, as drawn
 
 
 def show_steps(ans):
@@ -123,8 +122,7 @@ def show_steps(ans):
     last = ans.space.last_step(ans.image, ans.query)
     if last is not None:
         pictures.append(last)
-    for col, (n, (img, caption)) in zip(st.columns(len(pictures)), enumerate(pictures, 1)):
-        col.image(enlarge(img, 96), width=98, caption=f"{n}. {caption}")
+    st.html(strip([img for img, _ in pictures], [f"{n}. {c}" for n, (_, c) in enumerate(pictures, 1)], width=96))
 
 
 def show_answer(ans):
@@ -152,7 +150,14 @@ def show_neighbours(ans):
         notes.append("✗: label differs from the prediction.")
     st.caption(" ".join(notes + legends(nb.origin.kind for nb in ans.neighbours)))
     st.download_button("Download the neighbours (CSV)", neighbours_csv(ans), file_name="neighbours.csv",
-                       mime="text/csv", key="csv")
+                       mime="text/csv", key="csv", on_click="ignore")
+    difference(ans)
+
+
+@st.fragment
+def difference(ans):
+    """Where one neighbour's distance comes from. A fragment: picking another neighbour reruns only this."""
+    space = ans.space
     # The options are the names themselves: with positions as options and names from format_func, the
     # browser shows a stale name when a new drawing's neighbours keep the same positions.
     options = [f"#{j}: a {nb.label} ({nb.origin.describe()})" for j, nb in enumerate(ans.neighbours, 1)]
@@ -160,15 +165,16 @@ def show_neighbours(ans):
     pick = options.index(choice) if choice in options else 0
     nb = ans.neighbours[pick]
     c1, c2 = st.columns([1, 2])
-    d = len(ans.query)
-    c1.image(enlarge(space.grid(ans.query), 140), width=142, caption=f"your digit: its {d} {space.values}")
-    c1.image(enlarge(space.grid(nb.vector), 140), width=142, caption=f"neighbour #{pick + 1}: its {d} {space.values}")
+    d, side = len(ans.query), space.grid(ans.query).shape[0]
+    c1.html(strip([space.grid(ans.query), space.grid(nb.vector)],
+                  [f"your digit: its {d} {space.values}", f"neighbour #{pick + 1}: its {d} {space.values}"],
+                  width=side * (140 // side)))
     picture, _ = difference_map(ans.query, nb.vector)
     rule = "the sum of this map" if ans.metric == "l1" else "the square root of the sum of its squares"
     where = f" ({space.grid_note})" if space.grid_note else ""
-    c2.image(picture, width=300, caption=f"{ans.metric.upper()} distance {nb.distance:,.0f}: {rule}, how much each "
-                                         f"of the {d} {space.values} differs{where}. Black: equal; the scale on the "
-                                         "right runs from 0 (bottom) to 255 apart (top).")
+    c2.html(strip([picture], [f"{ans.metric.upper()} distance {nb.distance:,.0f}: {rule}, how much each of the {d} "
+                              f"{space.values} differs{where}. Black: equal; the scale on the right runs from 0 "
+                              "(bottom) to 255 apart (top)."], width=300))
 
 
 def teach_it(ans):
@@ -202,7 +208,7 @@ LIGHT = """<style>
 
 
 def main():
-    st.html(LIGHT)
+    st.html(LIGHT + PICTURES)
     st.title("✍️ Nearest-neighbour digits")
     st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
     space, k, metric, voting, n_train = sidebar()
