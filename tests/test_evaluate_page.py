@@ -3,10 +3,11 @@
 import json
 import time
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from helpers import APP, EVALUATE_PAGE, ROOT
+from helpers import APP, EVALUATE_PAGE, ROOT, captions
 
 PAGE = str(ROOT / EVALUATE_PAGE)
 
@@ -45,7 +46,7 @@ def test_picking_a_cell_lists_its_digits(eval_cache):
     head = [s.value for s in at.subheader if f"labelled {t}, read as {p}" in s.value]
     assert len(head) == 1
     n = int(head[0].split()[0])
-    caps = [c for img in at.get("image") for c in img.captions]
+    caps = captions(at)
     shown = [c for c in caps if "test #" in c]
     assert len(shown) == min(n, 12) and n > 0
     at.selectbox(key="cell_true").set_value(7)
@@ -77,3 +78,41 @@ def test_opens_fast_once_cached(eval_cache):
     seconds = time.perf_counter() - start
     assert not at.exception and len(at.get("plotly_chart")) == 4
     assert seconds < 2.0, f"{seconds:.2f} s"
+
+
+@pytest.mark.unit
+def test_two_first_visitors_at_once_compute_each_table_once(synthetic, monkeypatch, tmp_path):
+    """Two visitors open the Evaluate page at the same moment on a fresh server: each of its tables is computed
+    once, and both pages show the same curves (synthetic digits stand in for MNIST)."""
+    import threading
+
+    from knn import evaluate, tables
+    from ui import resources
+
+    st.cache_resource.clear()
+    monkeypatch.setenv("KNN_CACHE", str(tmp_path))
+    monkeypatch.setattr(resources, "mnist", lambda: synthetic)
+    monkeypatch.setitem(evaluate.TUTORIAL, "n_train", 200)
+    monkeypatch.setitem(evaluate.TUTORIAL, "n_test", 30)
+    computed, real = [], tables.neighbour_table
+
+    def counted(*args, **kwargs):
+        computed.append(args[1:4])
+        time.sleep(0.2)  # long enough for the second page to arrive while the first computes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "neighbour_table", counted)
+    pages = [AppTest.from_file(PAGE, default_timeout=300) for _ in range(2)]
+    runs = [threading.Thread(target=at.run) for at in pages]
+    for r in runs:
+        r.start()
+    for r in runs:
+        r.join()
+    try:
+        for at in pages:
+            assert not at.exception, at.exception
+        assert len(computed) == 8 and len({str(c) for c in computed}) == 8, computed  # 2 sizes x 2 metrics x 2 spaces
+        curves = [json.loads(at.get("plotly_chart")[0].proto.spec)["data"] for at in pages]
+        assert [t["y"] for t in curves[0]] == [t["y"] for t in curves[1]]
+    finally:
+        st.cache_resource.clear()

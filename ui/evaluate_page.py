@@ -7,6 +7,8 @@ disk (:mod:`knn.cache`) and in memory, so the page opens at once from then on.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import streamlit as st
 
@@ -15,10 +17,10 @@ from knn.evaluate import TUTORIAL
 from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter
 from knn.origins import legends
 from ui import resources, session
-from ui.widgets import gallery
+from ui.widgets import PICTURES, gallery
 
 FULL = (None, None, "60,000 / 10,000")
-SMALL = (TUTORIAL["n_train"], TUTORIAL["n_test"], "5,000 / 200")
+SMALL = (TUTORIAL["n_train"], TUTORIAL["n_test"], f"{TUTORIAL['n_train']:,} / {TUTORIAL['n_test']:,}")
 SHOWN = (spaces.NONE, spaces.DEFAULT)  # always; the best pixel space on request (its 20-NN of 120,000 vectors is slow)
 BEST_PIXELS = spaces.THICKEN
 MAP_SPACE = spaces.THICKEN  # the map's pixels until the visitor has drawn something
@@ -36,9 +38,10 @@ def name_of(setting) -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def results() -> dict:
-    """Filled once per process; each entry is a neighbour table (see knn.tables)."""
-    return {}
+def slot(n_train, n_test, metric: str, space: str) -> dict:
+    """One setting's neighbour table (see knn.tables), computed once per process: whoever comes first computes
+    it while visitors who open the page meanwhile wait for it, instead of computing it again."""
+    return {"lock": threading.Lock(), "table": None}
 
 
 @st.cache_resource(show_spinner="Checking the data...")
@@ -47,8 +50,8 @@ def checksum() -> str:
 
 
 def load_tables(settings) -> dict:
-    store = results()
-    missing = [s for s in settings if s not in store]
+    slots = {s: slot(s[0][0], s[0][1], s[1], s[2].name) for s in settings}
+    missing = [s for s in settings if slots[s]["table"] is None]
     if missing:
         bar = st.progress(0.0, text="Evaluating (once; kept on disk for next time)...")
         for i, setting in enumerate(missing):
@@ -58,10 +61,18 @@ def load_tables(settings) -> dict:
             def tick(done, total, i=i, label=label):
                 bar.progress((i + done / total) / len(missing), text=f"Evaluating {label}: {done:,} of {total:,} test digits")
 
-            store[setting] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
-                                                    progress=tick, checksum=checksum())
+            mine = slots[setting]
+            if not mine["lock"].acquire(blocking=False):
+                bar.progress(i / len(missing), text=f"Another visitor's page is evaluating {label}; waiting for it...")
+                mine["lock"].acquire()
+            try:
+                if mine["table"] is None:
+                    mine["table"] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
+                                                           progress=tick, checksum=checksum())
+            finally:
+                mine["lock"].release()
         bar.empty()
-    return store
+    return {s: slots[s]["table"] for s in settings}
 
 
 def curves_section(store, settings):
@@ -121,7 +132,7 @@ def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
         labels = [t] + [int(v) for v in table["labels"][r, :k]]
         caps = [f"test #{test_row}"] + [f"{refs.origin(int(i)).caption} · {d:,.0f}" for i, d in
                                          zip(pos, table["distances"][r, :k])]
-        gallery(images, labels, caps, prediction=p, per_row=min(k + 1, 12), size=56)
+        gallery(images, labels, caps, prediction=p, size=56)
     if len(rows) > limit:
         st.caption(f"... and {len(rows) - limit} more.")
     marks = legends(refs.origin(int(i)).kind for i in table["positions"][rows[:limit], :k].reshape(-1))
@@ -135,7 +146,8 @@ def map_section():
     space = spaces.get(last.space) if last is not None else MAP_SPACE
     data = resources.mnist()
     pca = tables.pca_map(data, space, checksum())
-    sample = np.random.default_rng(0).choice(len(data.train_labels), MAP_POINTS, replace=False)
+    sample = np.random.default_rng(0).choice(len(data.train_labels), min(MAP_POINTS, len(data.train_labels)),
+                                             replace=False)
     you = nbs = None
     if last is not None:
         you = tables.project(pca, last.image)
@@ -152,6 +164,7 @@ def map_section():
 
 
 def main():
+    st.html(PICTURES)
     st.title("How good is nearest-neighbour, and where does it fail?")
     extra = st.checkbox(f"Add the best pixel space ({BEST_PIXELS.name}) to the curves", key="with_thicken",
                         help="Deskewed, thickened pixels and their thicker copies: 120,000 vectors. Its tables take "
