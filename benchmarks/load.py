@@ -16,9 +16,10 @@ crowd ("before": thread pools and compiled shapes exist), at its peak, and
 after the visitors have left. All browsers run on the same machine as the
 server, so on 2 cores the browsers' own work is most of the time from
 release to screen; ``--nice 19`` runs them at a lower CPU priority, so the
-server is served first, as when each visitor's browser is on their own device.
+server is served first, as when each visitor's browser is on their own device;
+``--pin`` puts the server alone on core 0 and the browsers on the others.
 
-    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 10] [--nice 19] [--json]
+    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 10] [--nice 19] [--pin] [--json]
 
 Needs Debian's chromium at /usr/bin/chromium and MNIST (``$MNIST_DIR``).
 """
@@ -78,11 +79,15 @@ class Sampler(threading.Thread):
             time.sleep(0.2)
 
 
-def start_server(port: int, run_log: Path) -> subprocess.Popen:
-    """``streamlit run app.py`` through timed_server.py, which logs each answer's time on the server to run_log."""
+def start_server(port: int, run_log: Path, pin: bool = False) -> subprocess.Popen:
+    """``streamlit run app.py`` through timed_server.py, which logs each answer's time on the server to run_log.
+
+    ``pin``: the server runs on core 0 alone (``taskset``), the browsers on the others.
+    """
     env = dict(os.environ, KNN_RUN_LOG=str(run_log))
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "timed_server.py"), "run", "app.py", "--server.headless", "true",
+        (["taskset", "-c", "0"] if pin else [])
+        + [sys.executable, str(ROOT / "benchmarks" / "timed_server.py"), "run", "app.py", "--server.headless", "true",
          "--server.port", str(port),
          "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -140,7 +145,7 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
     ctx = await browser.new_context(viewport={"width": 1300, "height": 1100})
     pg = await ctx.new_page()
     start = time.perf_counter()
-    await pg.goto(url)
+    await pg.goto(url, timeout=180_000)  # twenty pages loading at once on two cores take about half a minute
     await pg.locator("canvas.upper-canvas").wait_for(timeout=180_000)
     loads.append(time.perf_counter() - start)
     await everyone.wait()  # the room opens the page, then draws
@@ -170,23 +175,25 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
     await ctx.close()
 
 
-def niced_browser(nice: int) -> str:
-    """A launcher for chromium at lower CPU priority (its every process inherits it), or chromium itself."""
-    if not nice:
+def browser_launcher(nice: int, pin: bool) -> str:
+    """Chromium itself, or a launcher that runs it (and its every process) at lower priority and/or off core 0."""
+    if not nice and not pin:
         return CHROMIUM
-    path = Path(tempfile.gettempdir()) / f"knn-load-chromium-nice{nice}"
-    path.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} {CHROMIUM} "$@"\n')
+    cores = f"taskset -c 1-{os.cpu_count() - 1} " if pin else ""
+    path = Path(tempfile.gettempdir()) / f"knn-load-chromium-nice{nice}{'-pinned' if pin else ''}"
+    path.write_text(f'#!/bin/sh\nexec {cores}nice -n {int(nice)} {CHROMIUM} "$@"\n')
     path.chmod(0o755)
     return str(path)
 
 
-async def crowd(url: str, sessions: int, drawings: int, timeout: float, pause: float = 0.0, nice: int = 0):
+async def crowd(url: str, sessions: int, drawings: int, timeout: float, pause: float = 0.0, nice: int = 0,
+                pin: bool = False):
     from playwright.async_api import async_playwright
 
     times, errors, loads, began = [], [], [], []
     everyone = asyncio.Barrier(sessions)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=niced_browser(nice), headless=True, args=ARGS)
+        browser = await p.chromium.launch(executable_path=browser_launcher(nice, pin), headless=True, args=ARGS)
         await asyncio.gather(*(visitor(browser, url, drawings, times, errors, i, timeout, loads, began, everyone, pause)
                                for i in range(sessions)))
         seconds = time.perf_counter() - min(began)  # since the first visitor began to draw
@@ -195,24 +202,26 @@ async def crowd(url: str, sessions: int, drawings: int, timeout: float, pause: f
 
 
 def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0, pause: float = 0.0,
-        nice: int = 0) -> dict:
+        nice: int = 0, pin: bool = False) -> dict:
     import numpy as np
 
     port = free_port()
     run_log = Path(tempfile.mkdtemp()) / "runs.log"
-    server = start_server(port, run_log)
+    if pin and (os.cpu_count() or 1) < 2:
+        raise SystemExit("--pin needs at least two cores: one for the server, the rest for the browsers")
+    server = start_server(port, run_log, pin)
     url = f"http://127.0.0.1:{port}"
     try:
-        asyncio.run(crowd(url, 1, 1, 240.0, nice=nice))  # the first visitor: MNIST loaded, the index built and compiled
+        asyncio.run(crowd(url, 1, 1, 240.0, nice=nice, pin=pin))  # the first visitor: MNIST loaded, the index built and compiled
         time.sleep(settle)
         cold = rss_mb(server.pid)
-        asyncio.run(crowd(url, sessions, 1, 60.0, nice=nice))  # one round of the crowd: thread pools, every compiled shape
+        asyncio.run(crowd(url, sessions, 1, 60.0, nice=nice, pin=pin))  # one round of the crowd: thread pools, every compiled shape
         time.sleep(settle)
         before = rss_mb(server.pid)
         sampler = Sampler(server.pid)
         sampler.start()
         cpu_before, wall_before = cpu_s(server.pid), time.time()
-        times, errors, seconds, loads = asyncio.run(crowd(url, sessions, drawings, timeout, pause, nice))
+        times, errors, seconds, loads = asyncio.run(crowd(url, sessions, drawings, timeout, pause, nice, pin))
         server_cpu = cpu_s(server.pid) - cpu_before
         runs = [tuple(map(float, line.split())) for line in run_log.read_text().splitlines()] if run_log.exists() else []
         server_s = [done - asked for asked, done in runs if asked >= wall_before]
@@ -227,7 +236,7 @@ def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: f
     ms = np.array(times) * 1000
     server_ms = np.array(server_s) * 1000
     return {
-        "sessions": sessions, "drawings_each": drawings, "pause_s": pause, "browser_nice": nice,
+        "sessions": sessions, "drawings_each": drawings, "pause_s": pause, "browser_nice": nice, "pinned": pin,
         "answers": len(times), "errors": len(errors),
         "error_list": errors[:20], "page_load_p50_s": float(np.median(loads)), "page_load_max_s": max(loads),
         "seconds": seconds, "answers_per_second": len(times) / seconds,
@@ -252,9 +261,12 @@ def main(argv=None) -> int:
     ap.add_argument("--nice", type=int, default=0,
                     help="run the browsers at this lower CPU priority (e.g. 19), so that on a machine they share the "
                          "server comes first, as when every visitor's browser runs on their own device")
+    ap.add_argument("--pin", action="store_true",
+                    help="run the server alone on core 0 and the browsers on the other cores (taskset): a closer "
+                         "stand-in for visitors on their own devices than --nice alone")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    r = run(a.sessions, a.drawings, a.timeout, pause=a.pause, nice=a.nice)
+    r = run(a.sessions, a.drawings, a.timeout, pause=a.pause, nice=a.nice, pin=a.pin)
     if a.json:
         print(json.dumps(r))
     else:
@@ -262,6 +274,7 @@ def main(argv=None) -> int:
               f"{r['page_load_p50_s']:.1f} s (median), {r['page_load_max_s']:.1f} s (slowest)")
         pace = f", {r['pause_s']:g} s looking at each answer" if r["pause_s"] else ", flat out"
         pace += f", browsers at nice {r['browser_nice']}" if r["browser_nice"] else ""
+        pace += ", the server alone on core 0" if r["pinned"] else ""
         print(f"{r['sessions']} visitors x {r['drawings_each']} drawings{pace}: {r['answers']} answers, {r['errors']} errors, "
               f"{r['answers_per_second']:.1f} answers/s")
         if r["p50_ms"] is not None:
