@@ -19,7 +19,11 @@ release to screen; ``--nice 19`` runs them at a lower CPU priority, so the
 server is served first, as when each visitor's browser is on their own device;
 ``--pin`` puts the server alone on core 0 and the browsers on the others.
 
-    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 10] [--nice 19] [--pin] [--json]
+``--replicas N`` sends the crowd through nginx to N replicas
+(``deploy/replicas.py``) and counts the runs each answered; ``--url`` sends
+it to a server already running.
+
+    python benchmarks/load.py --sessions 10 --drawings 20 [--pause 10] [--nice 19] [--pin] [--replicas N] [--json]
 
 Needs Debian's chromium at /usr/bin/chromium and MNIST (``$MNIST_DIR``).
 """
@@ -32,17 +36,19 @@ import gc
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from deploy.replicas import Replicas, free_port, wait_healthy  # noqa: E402
 from knn.drawn import BROWSER_DIGITS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,29 +57,36 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-backgrounding-occluded-windows"]
 
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+def rss_mb(pids) -> float:
+    """Resident memory of the processes, MB, added up."""
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as f:
+            total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+    return total
 
 
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process and its finished children have used."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+def cpu_s(pids) -> float:
+    """CPU seconds (user + system) the processes and their finished children have used, added up."""
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 class Sampler(threading.Thread):
-    """Samples a process's resident memory every 0.2 s; keeps the peak."""
+    """Samples the processes' resident memory (added up) every 0.2 s; keeps the peak."""
 
-    def __init__(self, pid):
+    def __init__(self, pids):
         super().__init__(daemon=True)
-        self.pid, self.peak, self.running = pid, 0.0, True
+        self.pids, self.peak, self.running = pids, 0.0, True
 
     def run(self):
         while self.running:
             try:
-                self.peak = max(self.peak, rss_mb(self.pid))
+                self.peak = max(self.peak, rss_mb(self.pids))
             except (OSError, StopIteration):
                 return
             time.sleep(0.2)
@@ -88,23 +101,42 @@ def start_server(port: int, run_log: Path, pin: bool = False) -> subprocess.Pope
     proc = subprocess.Popen(
         (["taskset", "-c", "0"] if pin else [])
         + [sys.executable, str(ROOT / "benchmarks" / "timed_server.py"), "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port),
-         "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the Streamlit server did not start")
+           "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", 60)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextmanager
+def served(replicas: int = 0, pin: bool = False, url: Optional[str] = None):
+    """What the crowd visits: (url, the app processes' ids, their answer-time logs), stopped afterwards.
+
+    One app process (``replicas=0``), N replicas behind nginx
+    (:class:`deploy.replicas.Replicas`), or a server already running at
+    ``url`` (nothing measured on the server's side).
+    """
+    if url:
+        yield url, [], []
+        return
+    logs = Path(tempfile.mkdtemp(prefix="knn-load-"))
+    try:
+        if replicas:
+            with Replicas(replicas, timed=logs) as r:
+                yield r.url, r.pids(), r.logs
+        else:
+            port, log = free_port(), logs / "runs.log"
+            proc = start_server(port, log, pin)
+            try:
+                yield f"http://127.0.0.1:{port}", [proc.pid], [log]
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def _metric(pg):
@@ -202,51 +234,50 @@ async def crowd(url: str, sessions: int, drawings: int, timeout: float, pause: f
 
 
 def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0, pause: float = 0.0,
-        nice: int = 0, pin: bool = False) -> dict:
+        nice: int = 0, pin: bool = False, replicas: int = 0, url: Optional[str] = None) -> dict:
     import numpy as np
 
-    port = free_port()
-    run_log = Path(tempfile.mkdtemp()) / "runs.log"
+    if pin and (replicas or url):
+        raise SystemExit("--pin puts one server on core 0: it goes with neither --replicas nor --url")
     if pin and (os.cpu_count() or 1) < 2:
         raise SystemExit("--pin needs at least two cores: one for the server, the rest for the browsers")
-    server = start_server(port, run_log, pin)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        asyncio.run(crowd(url, 1, 1, 240.0, nice=nice, pin=pin))  # the first visitor: MNIST loaded, the index built and compiled
+    with served(replicas, pin, url) as (url, pids, logs):
+        asyncio.run(crowd(url, 1, 1, 240.0, nice=nice, pin=pin))  # the first visitor: MNIST loaded, the index built
         time.sleep(settle)
-        cold = rss_mb(server.pid)
-        asyncio.run(crowd(url, sessions, 1, 60.0, nice=nice, pin=pin))  # one round of the crowd: thread pools, every compiled shape
+        cold = rss_mb(pids)
+        asyncio.run(crowd(url, sessions, 1, 60.0, nice=nice, pin=pin))  # one round: thread pools, compiled shapes
         time.sleep(settle)
-        before = rss_mb(server.pid)
-        sampler = Sampler(server.pid)
+        before = rss_mb(pids)
+        sampler = Sampler(pids)
         sampler.start()
-        cpu_before, wall_before = cpu_s(server.pid), time.time()
+        cpu_before, wall_before = cpu_s(pids), time.time()
         times, errors, seconds, loads = asyncio.run(crowd(url, sessions, drawings, timeout, pause, nice, pin))
-        server_cpu = cpu_s(server.pid) - cpu_before
-        runs = [tuple(map(float, line.split())) for line in run_log.read_text().splitlines()] if run_log.exists() else []
-        server_s = [done - asked for asked, done in runs if asked >= wall_before]
+        server_cpu = cpu_s(pids) - cpu_before
+        per_replica = [[tuple(map(float, line.split())) for line in log.read_text().splitlines()] if log.exists() else []
+                       for log in logs]
+        server_s = [done - asked for runs in per_replica for asked, done in runs if asked >= wall_before]
         sampler.running = False
         time.sleep(settle)  # Streamlit drops a session's state once its page is closed
         gc.collect()
-        after = rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(30)
-        shutil.rmtree(run_log.parent, ignore_errors=True)
+        after = rss_mb(pids)
     ms = np.array(times) * 1000
     server_ms = np.array(server_s) * 1000
+    measured = bool(pids)
     return {
         "sessions": sessions, "drawings_each": drawings, "pause_s": pause, "browser_nice": nice, "pinned": pin,
-        "answers": len(times), "errors": len(errors),
+        "replicas": replicas, "answers": len(times), "errors": len(errors),
         "error_list": errors[:20], "page_load_p50_s": float(np.median(loads)), "page_load_max_s": max(loads),
         "seconds": seconds, "answers_per_second": len(times) / seconds,
         "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
         "p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
-        "server_cpu_s_per_answer": server_cpu / max(len(times), 1),
+        "server_cpu_s_per_answer": server_cpu / max(len(times), 1) if measured else None,
         "server_runs": len(server_ms),
+        "runs_per_replica": [sum(asked >= wall_before for asked, _ in runs) for runs in per_replica],
         "server_p50_ms": float(np.percentile(server_ms, 50)) if len(server_ms) else None,
         "server_p95_ms": float(np.percentile(server_ms, 95)) if len(server_ms) else None,
-        "server_mb_first_visitor": cold, "server_mb_before": before, "server_mb_peak": max(sampler.peak, before), "server_mb_after": after,
+        "server_mb_first_visitor": cold if measured else None, "server_mb_before": before if measured else None,
+        "server_mb_peak": max(sampler.peak, before) if measured else None,
+        "server_mb_after": after if measured else None,
     }
 
 
@@ -264,9 +295,12 @@ def main(argv=None) -> int:
     ap.add_argument("--pin", action="store_true",
                     help="run the server alone on core 0 and the browsers on the other cores (taskset): a closer "
                          "stand-in for visitors on their own devices than --nice alone")
+    ap.add_argument("--replicas", type=int, default=0,
+                    help="N app replicas behind nginx (deploy/replicas.py) instead of one process")
+    ap.add_argument("--url", help="send the crowd to a server already running there (nothing measured on its side)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    r = run(a.sessions, a.drawings, a.timeout, pause=a.pause, nice=a.nice, pin=a.pin)
+    r = run(a.sessions, a.drawings, a.timeout, pause=a.pause, nice=a.nice, pin=a.pin, replicas=a.replicas, url=a.url)
     if a.json:
         print(json.dumps(r))
     else:
@@ -275,20 +309,26 @@ def main(argv=None) -> int:
         pace = f", {r['pause_s']:g} s looking at each answer" if r["pause_s"] else ", flat out"
         pace += f", browsers at nice {r['browser_nice']}" if r["browser_nice"] else ""
         pace += ", the server alone on core 0" if r["pinned"] else ""
+        pace += f", {r['replicas']} replicas behind nginx" if r["replicas"] else ""
         print(f"{r['sessions']} visitors x {r['drawings_each']} drawings{pace}: {r['answers']} answers, {r['errors']} errors, "
               f"{r['answers_per_second']:.1f} answers/s")
         if r["p50_ms"] is not None:
             print(f"mouse released -> prediction shown: p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms")
-        if r["server_p50_ms"] is not None:
-            print(f"the server's part, request arrived -> its run finished ({r['server_runs']} runs: strokes and resets): "
-                  f"p50 {r['server_p50_ms']:.0f} ms, p95 {r['server_p95_ms']:.0f} ms")
+        if r["server_cpu_s_per_answer"] is None:
+            print("the server: not measured (a server given by --url)")
         else:
-            print("the server's part: not logged (timed_server.py found no Streamlit methods to time)")
-        print(f"the server's CPU: {r['server_cpu_s_per_answer']:.2f} s per answer (the drawing's strokes and the "
-              f"canvas's reset included)")
-        print(f"server memory: {r['server_mb_first_visitor']:.0f} MB after the first visitor, "
-              f"{r['server_mb_before']:.0f} MB after one round of the crowd (before), "
-              f"{r['server_mb_peak']:.0f} MB at peak, {r['server_mb_after']:.0f} MB after the visitors left")
+            if r["server_p50_ms"] is not None:
+                print(f"the server's part, request arrived -> its run finished ({r['server_runs']} runs: strokes and "
+                      f"resets): p50 {r['server_p50_ms']:.0f} ms, p95 {r['server_p95_ms']:.0f} ms")
+            else:
+                print("the server's part: not logged (timed_server.py found no Streamlit methods to time)")
+            if r["replicas"]:
+                print("runs per replica: " + ", ".join(map(str, r["runs_per_replica"])))
+            print(f"the server's CPU: {r['server_cpu_s_per_answer']:.2f} s per answer (the drawing's strokes and the "
+                  f"canvas's reset included)")
+            print(f"server memory: {r['server_mb_first_visitor']:.0f} MB after the first visitor, "
+                  f"{r['server_mb_before']:.0f} MB after one round of the crowd (before), "
+                  f"{r['server_mb_peak']:.0f} MB at peak, {r['server_mb_after']:.0f} MB after the visitors left")
         for e in r["error_list"]:
             print("  " + e)
     return 0 if r["errors"] == 0 else 1

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from deploy.replicas import free_port
 from helpers import ROOT, big_seven, mnist_dir
 from knn.drawn import BROWSER_DIGITS
 
@@ -26,12 +27,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 # strokes in canvas pixels (280x280), as a person would draw them; the drawn-digit
 # benchmark (knn.drawn) renders the same strokes at every pen width
 DIGITS = {str(label): strokes for label, strokes in BROWSER_DIGITS.items()}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
