@@ -69,7 +69,8 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     k = space.default_k if k is None else k
     steps = space.read(picture)
     start = time.perf_counter()
-    query = space.vectors(steps.centred)[0]
+    image = space.pixels(steps.centred)[0]
+    query = space.encode(image[None])[0]
     n = max(k, min(reach, len(refs)))  # the shared index checks k against its size
     found = [(refs, *(a[0] for a in refs.index.neighbours(query, n)))]
     if taught is not None and len(taught):
@@ -87,7 +88,7 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     other = np.nonzero(lab != pred)[0]
     own = np.nonzero(lab == pred)[0]
     neighbours = [found[which[j]][0].neighbours(dist[j:j + 1], pos[j:j + 1])[0] for j in range(k)]
-    return Answer(space=space, metric=refs.index.metric, steps=steps, image=space.pixels(steps.centred)[0],
+    return Answer(space=space, metric=refs.index.metric, steps=steps, image=image,
                   query=query, prediction=pred, shares=shares[0], neighbours=tuple(neighbours),
                   runner_up=int(lab[other[0]]) if len(other) else None,
                   gap=float(dist[other[0]] - dist[own[0]]) if len(other) else None, seconds=seconds)

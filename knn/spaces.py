@@ -8,8 +8,9 @@ caller branches on a space's name:
 * :meth:`Space.pixels`: the 28x28 picture as the space sees it (deskewed,
   or as centred);
 * :meth:`Space.vectors`: what the engine compares, (n, d) uint8: 784 pixels
-  or 64 learned features; :meth:`Space.index_vectors` the same for a whole
-  index, kept on disk where that is slow;
+  or 64 learned features (:meth:`Space.encode` of what it sees);
+  :meth:`Space.index_vectors` the same for a whole index, kept on disk where
+  that is slow;
 * :meth:`Space.copies`: the references it adds to the training digits
   (thickened or styled copies), or None;
 * :meth:`Space.identity`: what results cached under it depend on;
@@ -72,6 +73,10 @@ class Space:
 
     def vectors(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) uint8 MNIST-format images -> (n, d) uint8: what the engine compares."""
+        return self.encode(self.pixels(images))
+
+    def encode(self, seen: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) pictures as :meth:`pixels` gave them -> (n, d) uint8 vectors."""
         raise NotImplementedError
 
     def index_vectors(self, images: np.ndarray) -> np.ndarray:
@@ -115,8 +120,8 @@ class PixelSpace(Space):
         images = super().pixels(images)
         return deskew(images) if self.deskews else images
 
-    def vectors(self, images):
-        return self.pixels(images).reshape(-1, SIDE * SIDE)
+    def encode(self, seen):
+        return np.asarray(seen, np.uint8).reshape(-1, SIDE * SIDE)
 
     def copies(self, images, labels):
         if not self.thickens:
@@ -135,8 +140,8 @@ class PixelSpace(Space):
 class LearnedSpace(Space):
     """The 64 features of :mod:`knn.learned`; the index adds styled copies of the 1s, 7s and 9s."""
 
-    def vectors(self, images):
-        return learned.embedder()(super().pixels(images))
+    def encode(self, seen):
+        return learned.embedder()(seen)
 
     def index_vectors(self, images):
         """A CNN pass over every reference (about a minute for 91,170 on 2 cores): computed once, kept on disk."""

@@ -101,7 +101,7 @@ def picture_input(choice: str, stroke_width: int):
         st.image(for_display(ink, CANVAS), width=CANVAS, caption=f"{up.name}, as ink")
         return ink
     data = resources.mnist()
-    if st.button("🎲 Random test digit", key="random") or "test_row" not in st.session_state:
+    if st.button("Random test digit", icon=":material/casino:", key="random") or "test_row" not in st.session_state:
         st.session_state.test_row = int(np.random.default_rng().integers(len(data.test_labels)))
     row = st.session_state.test_row
     st.caption(f"MNIST test digit #{row}, labelled {data.test_labels[row]}")
