@@ -147,6 +147,9 @@ class Index:
         kernel = (lambda f, **kw: tf.function(f, jit_compile=True, **kw)) if self.jit else (lambda f, **kw: f)
         self._exact_kernel = kernel(self._exact, reduce_retracing=True)
         self._scan_kernel = kernel(self._scan)
+        self._per_label_kernel = kernel(self._per_label)
+        self._y = tf.constant(self.labels.astype(np.int32))
+        self._by_label = None  # for 28x28 images: one Index per label, made on first use
         self._candidates_kernel = kernel(self._candidates)
         self._rerank_kernel = kernel(self._rerank)
         self._select_kernel = kernel(self._select)
@@ -177,14 +180,12 @@ class Index:
             return tf.reduce_sum(tf.abs(diff), -1)  # (B, C) exact integer L1
         return tf.reduce_sum(diff * diff, -1)  # (B, C) exact squared L2
 
-    def _scan(self, q, k):
-        """Exact distances of queries q (B, d) to every vector; the k nearest, ties to the lower index."""
+    def _distances(self, q):
+        """Exact distances (B, n) of queries q (B, d) to every vector: L1, or squared L2."""
         if self._gram:
             qf = tf.cast(q, tf.float32)
             dot = tf.matmul(qf, tf.cast(self._x, tf.float32), transpose_b=True)  # (B, n) exact integers
-            dist = self._sq[None] + tf.reduce_sum(qf * qf, 1, keepdims=True) - 2 * dot
-            neg, idx = tf.math.top_k(-dist, k)
-            return tf.cast(-neg, tf.int32), idx
+            return self._sq[None] + tf.reduce_sum(qf * qf, 1, keepdims=True) - 2 * dot
         if self.metric == "l1":
             # |a-b| in uint8 (max - min never wraps), two halves added in int16, then the sum in int32:
             # measured 3-4x faster than widening every difference to int32 first (XLA vectorises the narrow ops).
@@ -194,9 +195,16 @@ class Index:
             dist = tf.reduce_sum(tf.cast(d8[..., :m] + d8[..., m:2 * m], tf.int32), -1)
             if self.dim % 2:
                 dist += tf.cast(d8[..., -1], tf.int32)
-        else:
-            diff = tf.cast(self._x, tf.int32)[None] - tf.cast(q, tf.int32)[:, None, :]  # fused by XLA
-            dist = tf.reduce_sum(diff * diff, -1)  # (B, n)
+            return dist
+        diff = tf.cast(self._x, tf.int32)[None] - tf.cast(q, tf.int32)[:, None, :]  # fused by XLA
+        return tf.reduce_sum(diff * diff, -1)  # (B, n)
+
+    def _scan(self, q, k):
+        """Exact distances of queries q (B, d) to every vector; the k nearest, ties to the lower index."""
+        dist = self._distances(q)
+        if self._gram:
+            neg, idx = tf.math.top_k(-dist, k)
+            return tf.cast(-neg, tf.int32), idx
         neg, idx = tf.math.top_k(-tf.cast(dist, tf.float32), k)  # exact below 2**24; keeps lower index first
         return tf.cast(-neg, tf.int32), idx
 
@@ -220,6 +228,11 @@ class Index:
         if self.metric == "l1":
             return tf.reduce_sum(tf.abs(d), -1)  # block sums differ by at most the L1 distance
         return tf.reduce_sum(d * d, -1) / 16.0  # (sum of 16 d)^2 <= 16 sum of d^2
+
+    def _per_label(self, q):
+        """(B, 10) int64: per label, distance * n + position of its nearest vector (ties: lower position)."""
+        key = tf.cast(self._distances(q), tf.int64) * self.ntotal + tf.range(self.ntotal, dtype=tf.int64)[None]
+        return tf.transpose(tf.math.unsorted_segment_min(tf.transpose(key), self._y, N_CLASSES))
 
     def _candidates(self, q, matmul, c):
         """Bound every vector; return the c+1 smallest bounds (negated) and their indices."""
@@ -374,10 +387,52 @@ class Index:
         dist, ids = self.search(queries, k)
         return dist, ids, self.labels[np.searchsorted(self.ids, ids)]
 
+    def nearest_per_label(self, queries):
+        """The nearest vector of every label 0-9: (distances (n, 10), indices (n, 10)).
+
+        Exact, ties to the lower index; a label the index does not hold gets
+        distance inf and index -1. Short vectors take one scan for all ten
+        labels; 28x28 images search one Index per label (made on first use,
+        a second copy of the vectors).
+        """
+        q = as_vectors(queries, dim=self.dim)
+        dist = np.full((len(q), N_CLASSES), np.inf)
+        idx = np.full((len(q), N_CLASSES), -1, np.int64)
+        if self._image:
+            if self._by_label is None:
+                self._by_label = [Index(self._x.numpy()[self.labels == c], self.labels[self.labels == c],
+                                        self.metric, ids=self.ids[self.labels == c], jit=self.jit)
+                                  if np.any(self.labels == c) else None for c in range(N_CLASSES)]
+            for c, sub in enumerate(self._by_label):
+                if sub is not None:
+                    dist[:, c:c + 1], idx[:, c:c + 1] = sub.search(q, 1)
+            return dist, idx
+        for j in range(len(q)):
+            best = self._per_label_kernel(tf.constant(q[j:j + 1])).numpy()[0]
+            held = best < np.iinfo(np.int64).max
+            d = best[held] // self.ntotal
+            dist[j, held] = self._finish(d)
+            idx[j, held] = self.ids[best[held] % self.ntotal]
+        return dist, idx
+
 
 def check_voting(voting: str) -> None:
     if voting not in VOTING:
         raise ValueError(f"voting must be one of {VOTING}; got {voting!r}")
+
+
+def _winners(votes: np.ndarray, neighbour_labels: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """(n, 10) votes, (n, k) labels nearest first and (n, k) which of them voted -> (n,) winners:
+    the most votes; a tie goes to the class of the nearest voting neighbour among the tied classes."""
+    rows = np.arange(len(votes))[:, None]
+    tied = np.isclose(votes, votes.max(1, keepdims=True), rtol=1e-12, atol=0)  # classes sharing the top vote
+    first = np.argmax(tied[rows, neighbour_labels] & counted, axis=1)
+    return neighbour_labels[rows[:, 0], first]
+
+
+def _weights(distances: np.ndarray, voting: str) -> np.ndarray:
+    check_voting(voting)
+    return np.ones(distances.shape) if voting == "uniform" else 1.0 / (distances + 1.0)
 
 
 def vote(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform"):
@@ -385,14 +440,19 @@ def vote(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uni
 
     See :meth:`Index.classify` for the rule and its tie-break.
     """
-    check_voting(voting)
     n, k = neighbour_labels.shape
-    w = np.ones((n, k)) if voting == "uniform" else 1.0 / (distances + 1.0)
+    w = _weights(distances, voting)
     votes = np.zeros((n, N_CLASSES))
     np.add.at(votes, (np.arange(n)[:, None], neighbour_labels), w)
-    top = votes.max(1, keepdims=True)
-    tied = np.isclose(votes, top, rtol=1e-12, atol=0)  # (n, 10) classes sharing the top vote
-    # the first neighbour (nearest) whose class is among the tied ones
-    first = np.argmax(tied[np.arange(n)[:, None], neighbour_labels], axis=1)
-    labels = neighbour_labels[np.arange(n), first]
+    labels = _winners(votes, neighbour_labels, np.ones((n, k), bool))
     return labels, votes / votes.sum(1, keepdims=True)
+
+
+def vote_by_k(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform") -> np.ndarray:
+    """One query's sorted neighbours (m,) -> (m,) the winner of :func:`vote` with k = 1, 2, ..., m."""
+    labels = np.asarray(neighbour_labels, np.int64).reshape(-1)
+    m = len(labels)
+    cast = np.zeros((m, N_CLASSES))
+    cast[np.arange(m), labels] = _weights(np.asarray(distances, np.float64).reshape(-1), voting)
+    counted = np.tri(m, dtype=bool)  # row k - 1: the first k neighbours vote
+    return _winners(np.cumsum(cast, 0), np.repeat(labels[None], m, 0), counted)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from knn.engine import EAGER_MAX, Index, as_vectors, vote
+from knn.engine import EAGER_MAX, METRICS, VOTING, Index, as_vectors, vote, vote_by_k
 
 unit = pytest.mark.unit
 
@@ -252,3 +252,37 @@ def test_tiny_indexes_run_eagerly_to_the_same_answer(dim, metric, rng):
         np.testing.assert_array_equal(i, i2)
         np.testing.assert_array_equal(d, d2)
     assert eager.search(q[0], 2)[1][0].tolist() == [2, 9]
+
+
+@unit
+@pytest.mark.parametrize("voting", VOTING)
+def test_vote_by_k_is_the_vote_at_every_k(voting):
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        labels = rng.integers(0, 4, 25)  # few classes: many ties
+        dist = np.sort(rng.integers(0, 6, 25).astype(float))
+        by_k = vote_by_k(labels, dist, voting)
+        assert list(by_k) == [vote(labels[None, :k], dist[None, :k], voting)[0][0] for k in range(1, 26)]
+
+
+@unit
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dim", [784, 64])
+def test_nearest_per_label_is_exact(metric, dim):
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 256, (300, dim)).astype(np.uint8)
+    y = rng.integers(0, 9, 300)  # no 9s
+    x[7] = x[3]  # an exact tie: the lower index wins
+    y[7] = y[3]
+    index = Index(x, y, metric, ids=np.arange(300) * 2)
+    q = np.stack([x[3], rng.integers(0, 256, dim).astype(np.uint8)])
+    dist, ids = index.nearest_per_label(q)
+    ref = np.abs(x.astype(np.int64)[None] - q.astype(np.int64)[:, None]).sum(-1) if metric == "l1" else \
+        np.sqrt(((x.astype(np.int64)[None] - q.astype(np.int64)[:, None]) ** 2).sum(-1))
+    for j in range(2):
+        for c in range(9):
+            members = np.nonzero(y == c)[0]
+            best = members[np.lexsort((members, ref[j, members]))[0]]
+            assert dist[j, c] == pytest.approx(ref[j, best]) and ids[j, c] == 2 * best
+        assert dist[j, 9] == np.inf and ids[j, 9] == -1
+    assert ids[0, y[3]] == 6  # x[3] itself, not its twin x[7]
