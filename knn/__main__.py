@@ -11,6 +11,7 @@ import json
 import sys
 
 from knn import spaces
+from knn.conformal import LEVEL, check_level
 from knn.data import DataError, load_mnist
 from knn.engine import METRICS, VOTING
 
@@ -41,7 +42,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", choices=METRICS, default="l1", help="distance")
     p.add_argument("--voting", choices=VOTING, default="uniform",
                    help="'uniform': one vote per neighbour; 'distance': 1 / (distance + 1)")
+    p.add_argument("--level", type=float, default=LEVEL,
+                   help="level of the prediction sets: the share of real digits whose set holds their label")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _certainty_line(e) -> str:
+    return (f"  prediction sets at {e.level:.0%}: coverage {e.coverage:.2%}, mean size {e.set_size:.3f}; "
+            f"answered 'not a digit': {e.flagged:.2%}")
 
 
 def _report_drawings(e, refs, errors_png) -> None:
@@ -53,6 +61,8 @@ def _report_drawings(e, refs, errors_png) -> None:
     print("  by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.by_width.items()))
     print("  by size:      " + ", ".join(f"{b} {v:.1%}" for b, v in e.by_size.items()))
     print("  by group:     " + ", ".join(f"{g} {v:.1%}" for g, v in e.by_group.items()))
+    print(_certainty_line(e))
+    print("  'not a digit' by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.flagged_by_width.items()))
     print("  confusion (rows: true digit, columns: read as; errors only):")
     for t, row in enumerate(e.confusion):
         print(f"    {t}: " + " ".join(f"{'.' if t == p or not v else v:>4}" for p, v in enumerate(row)))
@@ -64,13 +74,27 @@ def _report_drawings(e, refs, errors_png) -> None:
         print(f"  the {int(wrong.sum())} misread drawings (as the engine saw them, true>read): {errors_png}")
 
 
+def _report_non_digits(e) -> None:
+    print(f"not digits ({e.n} characters of other alphabets): answered 'not a digit' {e.flagged:.1%} "
+          f"(every alphabet but {e.lookalike}); {e.lookalike}, whose letters include digit look-alikes: "
+          f"{e.lookalike_flagged:.1%}; space={e.space}; {e.seconds:.1f} s")
+    print("  by alphabet:  " + ", ".join(f"{a} {v:.1%}" for a, v in e.by_alphabet.items()))
+    print("  by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.by_width.items()))
+    print(f"  prediction set at {e.level:.0%} empty (no digit fits): {e.empty_sets:.1%}")
+
+
 def cmd_evaluate(a) -> int:
-    from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_pen
+    from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen
     from knn.references import build
 
+    check_level(a.level)
     if a.set == "drawn" and a.per_width < 1:
         raise ValueError(f"--per-width must be at least 1; got {a.per_width}")
     digits = None
+    if a.set == "omniglot":
+        from knn.omniglot import load_omniglot
+
+        digits = load_omniglot(a.omniglot_data)  # before MNIST and the index: a missing file fails fast
     if a.set == "pen":
         from knn.pen import load_pendigits
 
@@ -82,11 +106,13 @@ def cmd_evaluate(a) -> int:
     update, close = _progress_bar("evaluate", not a.json and sys.stderr.isatty())
     try:
         if a.set == "drawn":
-            e = evaluate_drawn(refs, mnist, a.per_width, a.seed, a.k, a.voting, progress=update)
+            e = evaluate_drawn(refs, mnist, a.per_width, a.seed, a.k, a.voting, progress=update, level=a.level)
         elif a.set == "pen":
-            e = evaluate_pen(refs, digits, a.n, a.seed, a.k, a.voting, progress=update)
+            e = evaluate_pen(refs, digits, a.n, a.seed, a.k, a.voting, progress=update, level=a.level)
+        elif a.set == "omniglot":
+            e = evaluate_omniglot(refs, digits, a.k, a.voting, progress=update, level=a.level)
         else:
-            e = evaluate_mnist(refs, mnist, a.test, a.seed, a.k, a.voting, progress=update)
+            e = evaluate_mnist(refs, mnist, a.test, a.seed, a.k, a.voting, progress=update, level=a.level)
     finally:
         close()
     if a.json:
@@ -95,6 +121,9 @@ def cmd_evaluate(a) -> int:
         print(f"accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n_test} test digits); "
               f"{e.n_train} training digits ({e.index_size} vectors), k={e.k}, {e.metric}, space={e.space}, "
               f"voting={e.voting}; {e.seconds:.1f} s, {e.queries_per_second:.0f} queries/s")
+        print(_certainty_line(e))
+    elif a.set == "omniglot":
+        _report_non_digits(e)
     else:
         _report_drawings(e, refs, a.errors)
     return 0
@@ -104,8 +133,9 @@ def cmd_predict(a) -> int:
     from knn.answer import predict_files
     from knn.references import build
 
+    check_level(a.level)
     refs = build(load_mnist(a.data), a.space, a.metric)
-    results = predict_files(refs, a.images, a.k, a.voting)
+    results = predict_files(refs, a.images, a.k, a.voting, a.level)
     if a.json:
         print(json.dumps(results))
     for r in results if not a.json else []:
@@ -114,6 +144,9 @@ def cmd_predict(a) -> int:
             continue
         votes = ", ".join(f"{d}: {v:.0%}" for d, v in enumerate(r["votes"]) if v)
         print(f"{r['file']}: {r['prediction']}   (votes {votes})")
+        digits = " or ".join(map(str, r["prediction_set"])) or "none"
+        print(f"    at {r['level']:.0%}: {digits}; credibility {r['credibility']:.1%}, confidence {r['confidence']:.1%}"
+              + ("; this does not look like a digit" if r["not_a_digit"] else ""))
         for nb in r["neighbours"]:
             variant = f", {nb['variant']}" if nb["variant"] else ""
             print(f"    training #{nb['index']:<5}  label {nb['label']}  distance {nb['distance']:g}{variant}")
@@ -194,17 +227,20 @@ def cmd_train(a) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knn", description="Exact k-nearest-neighbour digit recognition on MNIST.")
     sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="accuracy on the MNIST test set")
+    ev = sub.add_parser("evaluate", help="accuracy and certainty on the MNIST test set, drawings, or non-digits")
     _common(ev)
     ev.add_argument("--train", type=int, default=None, help="training digits to index (default: all 60000)")
     ev.add_argument("--test", type=int, default=None, help="test digits to classify (default: all 10000)")
     ev.add_argument("--seed", type=int, default=0, help="seed for the random subsets and drawings")
-    ev.add_argument("--set", choices=("mnist", "drawn", "pen"), default="mnist",
+    ev.add_argument("--set", choices=("mnist", "drawn", "pen", "omniglot"), default="mnist",
                     help="'mnist': the MNIST test set; 'drawn': MNIST test digits redrawn as canvas strokes at pen widths "
-                    "8-40 px; 'pen': real pen digits by 30 writers drawn as canvas strokes at pen widths 8-40 px")
+                    "8-40 px; 'pen': real pen digits by 30 writers drawn as canvas strokes at pen widths 8-40 px; "
+                    "'omniglot': characters of other alphabets, not digits (how many are answered 'not a digit')")
     ev.add_argument("--per-width", type=int, default=300, help="with --set drawn: test digits drawn at each pen width")
     ev.add_argument("--pen-data", metavar="DIR", help="with --set pen: folder with pendigits-orig.tra.gz "
                     "(default: $PENDIGITS_DIR, then pendigits beside $MNIST_DIR, then ../shared/data/pendigits)")
+    ev.add_argument("--omniglot-data", metavar="DIR", help="with --set omniglot: folder with "
+                    "omniglot-strokes-dev.tar.gz (default: $OMNIGLOT_DIR, then ../shared/data/omniglot)")
     ev.add_argument("--n", type=int, default=None, help="with --set pen: a seeded sample of this many digits (default: all 7494)")
     ev.add_argument("--errors", metavar="PNG", help="with --set drawn or pen: save the misread drawings as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")

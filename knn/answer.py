@@ -4,8 +4,9 @@
 the shared references and, if given, a visitor's own taught digits (a second
 small index, searched by the same engine and merged by distance), votes, and
 returns an :class:`Answer` that carries everything a page shows: the steps
-to MNIST's format, the vector compared, the vote, and the nearest references
-as :class:`knn.origins.Neighbour` records. :func:`predict_files` answers
+to MNIST's format, the vector compared, the vote, the nearest references as
+:class:`knn.origins.Neighbour` records, the nearest reference of every other
+digit, the winner at every k, and how sure it is (:mod:`knn.conformal`). :func:`predict_files` answers
 picture files in one batch, as JSON-ready dicts; :func:`neighbours_csv`
 writes an answer's neighbours as CSV. Prints nothing.
 """
@@ -20,12 +21,13 @@ from typing import Optional
 
 import numpy as np
 
-from knn.engine import vote
+from knn.conformal import LEVEL, REACH, Calibration, Certainty, calibrate, check_level
+from knn.engine import vote, vote_by_k
 from knn.preprocess import ImageError, Steps
 from knn.references import References
 from knn.spaces import Space
 
-REACH = 100  # neighbours searched to find the nearest of another digit than the prediction
+MAX_K = 25  # the page's largest k: the vote is shown for every k up to it
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,10 @@ class Answer:
     prediction: int
     shares: np.ndarray  # (10,) vote shares
     neighbours: tuple  # the k nearest references, Neighbour records, nearest first
-    runner_up: Optional[int]  # the nearest digit other than the prediction within REACH, if any
-    gap: Optional[float]  # the distance of runner_up's nearest minus the prediction's nearest
-    seconds: float  # vectors (learned features or deskew), search and vote
+    others: tuple  # the nearest reference of every other digit, Neighbour records, nearest first
+    by_k: tuple  # the vote's winner for k = 1, 2, ... up to MAX_K (or as many references as there are)
+    certainty: Certainty  # conformal p-values, credibility, confidence, digit-likeness
+    seconds: float  # vectors (learned features or deskew), search, vote and certainty
 
     @property
     def distances(self) -> np.ndarray:
@@ -52,21 +55,39 @@ class Answer:
     def labels(self) -> np.ndarray:
         return np.array([n.label for n in self.neighbours], np.int64)
 
+    @property
+    def runner_up(self) -> Optional[int]:
+        """The nearest digit other than the prediction, if the references hold another."""
+        return self.others[0].label if self.others else None
+
+    @property
+    def gap(self) -> Optional[float]:
+        """How much farther runner_up's nearest reference is than the prediction's nearest."""
+        own = [n.distance for n in self.neighbours if n.label == self.prediction]
+        return self.others[0].distance - own[0] if self.others and own else None
+
+    def margin(self, other) -> float:
+        """How much nearer a neighbour of another digit would have to be to tie the prediction's nearest."""
+        own = [n.distance for n in self.neighbours if n.label == self.prediction]
+        return other.distance - (own[0] if own else self.neighbours[0].distance)
+
 
 def answer(refs: References, picture, k: Optional[int] = None, voting: str = "uniform",
-           taught: Optional[References] = None, reach: int = REACH) -> Answer:
-    """Read one picture, search, vote, and measure how clear-cut the answer is.
+           taught: Optional[References] = None, reach: int = REACH,
+           calibration: Optional[Calibration] = None) -> Answer:
+    """Read one picture, search, vote, and say how sure the answer is.
 
     ``k`` defaults to the space's own. ``taught`` (see
     :func:`knn.references.taught`) is searched next to ``refs`` and the two
     merged by distance; on equal distance the shared reference comes first.
-    ``gap`` compares the nearest reference of the predicted digit with the
-    nearest of any other digit among the ``reach`` nearest: a large gap means
-    no other digit comes close. Raises ImageError for pictures with no digit
-    and ValueError for a k out of range.
+    The certainty (:mod:`knn.conformal`) looks at the ``reach`` nearest,
+    against ``calibration`` (by default :func:`knn.conformal.calibrate` of
+    ``refs``). Raises ImageError for pictures with no digit and ValueError
+    for a k out of range.
     """
     space = refs.space
     k = space.default_k if k is None else k
+    calibration = calibrate(refs) if calibration is None else calibration
     steps = space.read(picture)
     start = time.perf_counter()
     image = space.pixels(steps.centred)[0]
@@ -79,30 +100,49 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     pos = np.concatenate([p for _, _, p, _ in found])
     lab = np.concatenate([y for _, _, _, y in found])
     which = np.concatenate([np.full(len(d), j) for j, (_, d, _, _) in enumerate(found)])
+    dist_all, pos_all, lab_all, which_all = dist, pos, lab, which
     order = np.lexsort((pos, which, dist))[:n]  # by distance, the shared references first, then by position
     dist, pos, lab, which = dist[order], pos[order], lab[order], which[order]
     k = min(k, len(dist))
     labels, shares = vote(lab[None, :k], dist[None, :k], voting)
-    seconds = time.perf_counter() - start
     pred = int(labels[0])
-    other = np.nonzero(lab != pred)[0]
-    own = np.nonzero(lab == pred)[0]
+    pictures = np.stack([found[w][0].picture(int(p)) for w, p in zip(which, pos)])
+    certainty = calibration.assess(dist[None], lab[None], steps.centred[None], pictures[None])[0]
+    nearest = {}  # digit -> (distance, which References, position) of its nearest reference
+    for d, w, p, y in sorted(zip(dist_all.tolist(), which_all.tolist(), pos_all.tolist(), lab_all.tolist())):
+        nearest.setdefault(y, (d, w, p))
+    if len(nearest) < 10 or len(found) > 1:  # a digit beyond the shared references' n nearest
+        far, ids = refs.index.nearest_per_label(query)
+        for c in np.nonzero(ids[0] >= 0)[0]:
+            nearest[int(c)] = min(nearest.get(int(c), (np.inf,)), (float(far[0, c]), 0, int(ids[0, c])))
+    nearest.pop(pred, None)
+    others = []
+    for w, (refs_w, *_) in enumerate(found):  # one record-making call per set of references
+        mine = [(d, p) for d, ww, p in nearest.values() if ww == w]
+        if mine:
+            others += refs_w.neighbours([d for d, _ in mine], [p for _, p in mine])
+    others.sort(key=lambda nb: (nb.distance, nb.label))
+    seconds = time.perf_counter() - start
     neighbours = [found[which[j]][0].neighbours(dist[j:j + 1], pos[j:j + 1])[0] for j in range(k)]
     return Answer(space=space, metric=refs.index.metric, steps=steps, image=image,
                   query=query, prediction=pred, shares=shares[0], neighbours=tuple(neighbours),
-                  runner_up=int(lab[other[0]]) if len(other) else None,
-                  gap=float(dist[other[0]] - dist[own[0]]) if len(other) else None, seconds=seconds)
+                  others=tuple(others),
+                  by_k=tuple(int(w) for w in vote_by_k(lab[:MAX_K], dist[:MAX_K], voting)), certainty=certainty, seconds=seconds)
 
 
-def predict_files(refs: References, paths, k: Optional[int] = None, voting: str = "uniform") -> list:
+def predict_files(refs: References, paths, k: Optional[int] = None, voting: str = "uniform",
+                  level: float = LEVEL, reach: int = REACH) -> list:
     """Classify picture files in one batch; one dict per file, in order.
 
     A file that cannot be read gets ``{"file", "error"}``; the others
     ``{"file", "prediction", "votes", "neighbours"}``, each neighbour as
-    :meth:`knn.origins.Neighbour.to_json` gives it.
+    :meth:`knn.origins.Neighbour.to_json` gives it, and the certainty's
+    fields (:meth:`knn.conformal.Certainty.to_json`) at ``level``.
     """
     space = refs.space
     k = space.default_k if k is None else k
+    check_level(level)
+    calibration = calibrate(refs)
     results, queries, ok = [], [], []
     for p in paths:
         try:
@@ -114,11 +154,14 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
             msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             results.append({"file": str(p), "error": msg})
     if queries:
-        dist, pos, nlabels = refs.index.neighbours(space.vectors(np.stack(queries)), k)
-        labels, shares = vote(nlabels, dist, voting)
+        n = max(k, min(reach, len(refs)))
+        dist, pos, nlabels = refs.index.neighbours(space.vectors(np.stack(queries)), n)
+        labels, shares = vote(nlabels[:, :k], dist[:, :k], voting)
+        certain = calibration.assess(dist, nlabels, np.stack(queries), refs.pictures(pos))
         for j, r in enumerate(ok):
             results[r].update(prediction=int(labels[j]), votes=[round(float(v), 4) for v in shares[j]],
-                              neighbours=[nb.to_json() for nb in refs.neighbours(dist[j], pos[j])])
+                              neighbours=[nb.to_json() for nb in refs.neighbours(dist[j, :k], pos[j, :k])],
+                              **certain[j].to_json(level))
     return results
 
 

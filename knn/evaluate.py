@@ -7,6 +7,13 @@
   :mod:`knn.drawn`; real pen digits by 30 writers, :mod:`knn.pen`), read
   as the page reads a canvas: :class:`DrawnEvaluation`, overall and by pen
   width, size and group.
+* :func:`evaluate_omniglot`: characters of other alphabets
+  (:mod:`knn.omniglot`), counted as answered "not a digit" or not:
+  :class:`NonDigitEvaluation`.
+
+Every evaluation also reports the certainty (:mod:`knn.conformal`): how
+often the prediction sets hold the true digit, their mean size, and how
+many pictures are answered "not a digit".
 
 The command line (``python -m knn evaluate``) and the tests call these;
 they print nothing and report progress through an optional callback.
@@ -20,8 +27,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from knn.conformal import DIGIT_LEVEL, LEVEL, REACH, calibrate, check_level, coverage, in_set, set_size
 from knn.data import Mnist, subset
 from knn.drawn import BROWSER_DIGITS, WIDTHS, drawings
+from knn.engine import vote
 from knn.references import References
 
 TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
@@ -42,41 +51,86 @@ class Evaluation:
     voting: str
     seconds: float
     queries_per_second: float
+    level: float  # of the prediction sets
+    coverage: float  # share of test digits whose prediction set at ``level`` holds their label
+    set_size: float  # mean size of the prediction sets
+    flagged: float  # share answered "not a digit"
     predictions: np.ndarray  # (n_test,) predicted labels
     test_rows: np.ndarray  # (n_test,) indices into the test set
+    p_values: np.ndarray  # (n_test, 10) conformal p-values (knn.conformal)
+    likeness: np.ndarray  # (n_test,) digit-likeness
 
     def summary(self) -> dict:
         """The JSON fields: everything but the per-query arrays."""
         d = asdict(self)
-        del d["predictions"], d["test_rows"]
+        for key in ("predictions", "test_rows", "p_values", "likeness"):
+            del d[key]
         return d
+
+
+def classify_with_certainty(refs: References, queries: np.ndarray, pictures: np.ndarray, k: int, voting: str,
+                            chunk: int = 512, progress: Progress = None, certainty: bool = True):
+    """Vote among the k nearest and assess every query (:mod:`knn.conformal`) in chunks.
+
+    ``queries``: (n, d) vectors; ``pictures``: (n, 28, 28) as read. Returns
+    (predictions (n,), p_values (n, 10), digit-likeness (n,)); without
+    ``certainty`` only the predictions are made (the other two are NaN).
+    """
+    calibration = calibrate(refs) if certainty else None
+    n = max(k, min(REACH, len(refs))) if certainty else k
+    predictions = np.empty(len(queries), np.int64)
+    p_values = np.empty((len(queries), 10))
+    likeness = np.empty(len(queries))
+    for s in range(0, len(queries), chunk):
+        dist, pos, lab = refs.index.neighbours(queries[s:s + chunk], n)
+        predictions[s:s + chunk], _ = vote(lab[:, :k], dist[:, :k], voting)
+        if calibration is None:
+            p_values[s:s + chunk], likeness[s:s + chunk] = np.nan, np.nan
+            continue
+        for j, c in enumerate(calibration.assess(dist, lab, pictures[s:s + chunk], refs.pictures(pos))):
+            p_values[s + j], likeness[s + j] = c.p_values, c.digit_likeness
+        if progress:
+            progress(min(s + chunk, len(queries)), len(queries))
+    return predictions, p_values, likeness
+
+
+def set_figures(p_values: np.ndarray, likeness: np.ndarray, labels: np.ndarray, level: float) -> dict:
+    """Coverage and mean size of the prediction sets at ``level``, and the share flagged "not a digit"."""
+    if not len(labels) or np.isnan(likeness).any():
+        return {"coverage": float("nan"), "set_size": float("nan"), "flagged": float("nan")}
+    return {"coverage": float(coverage(p_values, labels, [level])[0]),
+            "set_size": float(set_size(p_values, [level])[0]), "flagged": float((likeness < DIGIT_LEVEL).mean())}
 
 
 def evaluate_mnist(refs: References, mnist: Mnist, n_test: Optional[int] = None, seed: int = 0,
                    k: Optional[int] = None, voting: str = "uniform", progress: Progress = None,
-                   chunk: int = 512) -> Evaluation:
+                   chunk: int = 512, level: float = LEVEL, certainty: bool = True) -> Evaluation:
     """Classify a seeded subset of n_test test digits (all by default) against the references.
 
     The test subset is drawn with ``seed + 1``, so a training subset built
     with ``seed`` and this one differ. ``seconds`` and
     ``queries_per_second`` time the queries' vectors (deskew or learned
-    features), search and vote; not building the index.
+    features), search, vote and certainty; not building the index or its
+    calibration. The prediction sets are at ``level``; ``certainty=False``
+    skips them (coverage, set size and flagged are then NaN).
     """
     k = refs.space.default_k if k is None else k
+    check_level(level)
     rows = subset(len(mnist.test_labels), n_test, seed + 1)
+    if certainty:
+        calibrate(refs)
     start = time.perf_counter()
-    queries = refs.space.vectors(mnist.test_images[rows])
-    predictions = np.empty(len(rows), np.int64)
-    for s in range(0, len(rows), chunk):
-        predictions[s:s + chunk], _ = refs.index.classify(queries[s:s + chunk], k, voting)
-        if progress:
-            progress(min(s + chunk, len(rows)), len(rows))
+    images = mnist.test_images[rows]
+    predictions, p_values, likeness = classify_with_certainty(
+        refs, refs.space.vectors(images), images, k, voting, chunk, progress, certainty)
     seconds = time.perf_counter() - start
-    errors = int((predictions != mnist.test_labels[rows]).sum())
+    labels = mnist.test_labels[rows]
+    errors = int((predictions != labels).sum())
     return Evaluation(
         accuracy=1 - errors / len(rows), errors=errors, n_train=refs.n_train, index_size=len(refs),
         n_test=len(rows), k=k, metric=refs.index.metric, space=refs.space.name, voting=voting, seconds=seconds,
-        queries_per_second=len(rows) / seconds, predictions=predictions, test_rows=rows,
+        queries_per_second=len(rows) / seconds, level=level, **set_figures(p_values, likeness, labels, level),
+        predictions=predictions, test_rows=rows, p_values=p_values, likeness=likeness,
     )
 
 
@@ -97,15 +151,22 @@ class DrawnEvaluation:
     by_size: dict  # "35-55%" -> accuracy
     by_group: dict  # "browser" strokes, or writers -> accuracy
     confusion: list  # (10, 10) counts, rows true label
+    level: float  # of the prediction sets
+    coverage: float  # share whose prediction set at ``level`` holds the label
+    set_size: float  # mean size of the prediction sets
+    flagged: float  # share answered "not a digit"
+    flagged_by_width: dict  # pen width (px) -> share answered "not a digit"
     predictions: np.ndarray
     labels: np.ndarray
     widths: np.ndarray
     sizes: np.ndarray
     images: np.ndarray  # (n, 28, 28) uint8: each drawing in MNIST format, as the space read it
+    p_values: np.ndarray  # (n, 10) conformal p-values
+    likeness: np.ndarray  # (n,) digit-likeness
 
     def summary(self) -> dict:
         d = asdict(self)
-        for key in ("predictions", "labels", "widths", "sizes", "images"):
+        for key in ("predictions", "labels", "widths", "sizes", "images", "p_values", "likeness"):
             del d[key]
         return d
 
@@ -114,20 +175,29 @@ class DrawnEvaluation:
         return self.by_group.get("browser", float("nan"))
 
 
-def evaluate_drawings(refs: References, items, total: int, set_name: str, k: Optional[int] = None,
-                      voting: str = "uniform", widths=WIDTHS, progress: Progress = None) -> DrawnEvaluation:
-    """Classify (Drawing, group) pairs the way the page reads a canvas; see :class:`DrawnEvaluation`."""
-    space = refs.space
-    k = space.default_k if k is None else k
-    start = time.perf_counter()
+def read_drawings(space, items, total: int, progress: Progress = None):
+    """(Drawing, group) pairs -> arrays: MNIST-format pictures as the space reads a canvas, labels, pen
+    widths, sizes and groups."""
     images, labels, pens, sizes, groups = [], [], [], [], []
     for d, group in items:
         images.append(space.read(d.image).centred)
         labels.append(d.label), pens.append(d.width), sizes.append(d.size), groups.append(group)
         if progress and len(images) % 50 == 0:
             progress(len(images), total)
-    images, labels, pens, sizes, groups = map(np.asarray, (images, labels, pens, sizes, groups))
-    predictions, _ = refs.index.classify(space.vectors(images), k, voting)
+    return tuple(map(np.asarray, (images, labels, pens, sizes, groups)))
+
+
+def evaluate_drawings(refs: References, items, total: int, set_name: str, k: Optional[int] = None,
+                      voting: str = "uniform", widths=WIDTHS, progress: Progress = None,
+                      level: float = LEVEL) -> DrawnEvaluation:
+    """Classify (Drawing, group) pairs the way the page reads a canvas; see :class:`DrawnEvaluation`."""
+    space = refs.space
+    k = space.default_k if k is None else k
+    check_level(level)
+    calibrate(refs)
+    start = time.perf_counter()
+    images, labels, pens, sizes, groups = read_drawings(space, items, total, progress)
+    predictions, p_values, likeness = classify_with_certainty(refs, space.vectors(images), images, k, voting)
     if progress:
         progress(total, total)
     ok = predictions == labels
@@ -140,8 +210,10 @@ def evaluate_drawings(refs: References, items, total: int, set_name: str, k: Opt
         by_width={int(w): float(ok[pens == w].mean()) for w in widths},
         by_size={name: float(v.mean()) for name, v in band.items() if len(v)},
         by_group={str(g): float(ok[groups == g].mean()) for g in sorted(set(groups.tolist()))},
-        confusion=confusion.tolist(), predictions=predictions, labels=labels, widths=pens, sizes=sizes,
-        images=images,
+        confusion=confusion.tolist(), level=level, **set_figures(p_values, likeness, labels, level),
+        flagged_by_width={int(w): float((likeness[pens == w] < DIGIT_LEVEL).mean()) for w in widths},
+        predictions=predictions, labels=labels, widths=pens, sizes=sizes, images=images,
+        p_values=p_values, likeness=likeness,
     )
 
 
@@ -166,3 +238,57 @@ def evaluate_pen(refs: References, digits: list, n: Optional[int] = None, seed: 
     items = ((d, group[w]) for d, w in pen_drawings(digits, widths, seed, n))
     total = len(digits) if n is None else n
     return evaluate_drawings(refs, items, total, "pen", k, voting, widths, progress)
+
+
+@dataclass
+class NonDigitEvaluation:
+    """How many drawings that are not digits (:mod:`knn.omniglot`) are answered "not a digit"."""
+
+    set: str
+    flagged: float  # over every alphabet but the look-alike one
+    lookalike: str  # the alphabet reported apart
+    lookalike_flagged: float
+    by_alphabet: dict  # alphabet -> share flagged
+    by_width: dict  # pen width (px) -> share flagged, every alphabet but the look-alike one
+    empty_sets: float  # share whose prediction set at ``level`` is empty (no digit fits)
+    level: float
+    n: int
+    space: str
+    seconds: float
+    likeness: np.ndarray  # (n,) digit-likeness
+    p_values: np.ndarray  # (n, 10)
+    alphabets: np.ndarray  # (n,) str
+    images: np.ndarray  # (n, 28, 28) uint8
+    predictions: np.ndarray  # (n,) the vote's digit all the same
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for key in ("likeness", "p_values", "alphabets", "images", "predictions"):
+            del d[key]
+        return d
+
+
+def evaluate_omniglot(refs: References, characters: list, k: Optional[int] = None, voting: str = "uniform",
+                      widths=WIDTHS, progress: Progress = None, level: float = LEVEL) -> NonDigitEvaluation:
+    """Render characters of other alphabets as canvas drawings and count those answered "not a digit"."""
+    from knn.omniglot import LOOKALIKE, omniglot_drawings
+
+    space = refs.space
+    k = space.default_k if k is None else k
+    check_level(level)
+    calibrate(refs)
+    start = time.perf_counter()
+    images, _, pens, _, alphabets = read_drawings(space, omniglot_drawings(characters, widths), len(characters),
+                                                  progress)
+    predictions, p_values, likeness = classify_with_certainty(refs, space.vectors(images), images, k, voting)
+    flagged = likeness < DIGIT_LEVEL
+    others = alphabets != LOOKALIKE
+    return NonDigitEvaluation(
+        set="omniglot", flagged=float(flagged[others].mean()) if others.any() else float("nan"),
+        lookalike=LOOKALIKE, lookalike_flagged=float(flagged[~others].mean()) if (~others).any() else float("nan"),
+        by_alphabet={str(a): float(flagged[alphabets == a].mean()) for a in sorted(set(alphabets.tolist()))},
+        by_width={int(w): float(flagged[others & (pens == w)].mean()) for w in widths if (others & (pens == w)).any()},
+        empty_sets=float((~in_set(p_values, level).any(1)).mean()), level=level, n=len(images),
+        space=space.name, seconds=time.perf_counter() - start, likeness=likeness, p_values=p_values,
+        alphabets=alphabets, images=images, predictions=predictions,
+    )

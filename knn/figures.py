@@ -78,6 +78,23 @@ def votes_html(shares: np.ndarray, prediction: int, height: int = 150) -> str:
             f'align-items:stretch">{"".join(bars)}</div>')
 
 
+def by_k_html(winners, k: int) -> str:
+    """The vote's winner for every k from 1 up, as a strip of cells: the chosen k framed, and a bar
+    before every k where the answer changes."""
+    cells = []
+    for j, w in enumerate(winners, 1):
+        flip = j > 1 and w != winners[j - 2]
+        chosen = j == k
+        cells.append(
+            f'<div title="k = {j}: {w}" style="flex:1;min-width:0;text-align:center;padding:2px 0;'
+            f'border-left:{"3px solid " + ACCENT if flip else "1px solid transparent"};'
+            f'background:{ACCENT if chosen else "transparent"};color:{"#fff" if chosen else "inherit"};'
+            f'border-radius:3px"><div style="font-weight:700">{w}</div>'
+            f'<div style="font-size:0.7em;opacity:0.7">{j}</div></div>')
+    return (f'<div role="img" aria-label="the answer for every k" style="display:flex;gap:1px;'
+            f'font-size:0.8em">{"".join(cells)}</div>')
+
+
 def _heat_table() -> np.ndarray:
     """(256, 3) uint8: the HEAT scale's colour of every value 0-255, interpolated between its stops."""
     stops = np.array([p for p, _ in HEAT]) * 255
@@ -138,6 +155,38 @@ def accuracy_curves(curves: dict, ks, marks: dict = None) -> go.Figure:
     fig.update_layout(xaxis_title="k (neighbours that vote)", yaxis_title="test accuracy (%)", height=420,
                       margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(dtick=1)
+    return fig
+
+
+def coverage_chart(curves: dict, levels) -> go.Figure:
+    """Coverage of the prediction sets against their level: ``curves`` maps a name to coverages
+    (len(levels),); the diagonal is the promise."""
+    x = [lv * 100 for lv in levels]
+    fig = go.Figure()
+    fig.add_scatter(x=[x[0], x[-1]], y=[x[0], x[-1]], name="the promise: coverage = level", mode="lines",
+                    line=dict(dash="dash", color=MUTED, width=1.5))
+    for name, cov in curves.items():
+        fig.add_scatter(x=x, y=[c * 100 for c in cov], name=name, mode="lines", line=dict(width=2.5))
+    fig.update_layout(xaxis_title="level of the prediction sets (%)", yaxis_title="sets that hold the true digit (%)",
+                      height=380, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def histograms(groups: dict, x_title: str, threshold: float = None, log: bool = False) -> go.Figure:
+    """Overlaid histograms, each group as a share of its own pictures; ``log`` bins log10 of the values
+    (ticks still in the values' own units); ``threshold`` is drawn as a vertical line."""
+    fig = go.Figure()
+    for name, values in groups.items():
+        v = np.asarray(values, float)
+        fig.add_histogram(x=np.log10(np.maximum(v, 1e-5)) if log else v, name=f"{name} ({len(v):,})",
+                          histnorm="percent", opacity=0.6, xbins=dict(size=0.1 if log else 0.025))
+    if threshold is not None:
+        fig.add_vline(x=np.log10(threshold) if log else threshold, line=dict(color="#f0a030", dash="dash"))
+    fig.update_layout(barmode="overlay", xaxis_title=x_title, yaxis_title="share of the set (%)", height=340,
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.35))
+    if log:
+        ticks = [-4, -3, -2, -1, 0]
+        fig.update_xaxes(tickvals=ticks, ticktext=[f"{10.0 ** t:g}" for t in ticks])
     return fig
 
 

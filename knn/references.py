@@ -48,6 +48,17 @@ class References:
         first = len(self) - len(self.extra)
         return self.extra[i - first] if i >= first else self.base[self.numbers[i]]
 
+    def pictures(self, positions) -> np.ndarray:
+        """(..., 28, 28) uint8: :meth:`picture` of every position in an array of any shape."""
+        pos = np.asarray(positions, np.int64)
+        first = len(self) - len(self.extra)
+        flat = pos.reshape(-1)
+        out = np.empty((flat.size, SIDE, SIDE), np.uint8)
+        copy = flat >= first
+        out[~copy] = self.base[self.numbers[flat[~copy]]]
+        out[copy] = self.extra[flat[copy] - first]
+        return out.reshape(pos.shape + (SIDE, SIDE))
+
     def origin(self, i: int) -> Origin:
         return Origin(KINDS[int(self.kinds[i])], int(self.numbers[i]))
 

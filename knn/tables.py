@@ -6,6 +6,9 @@
   1 to 20 is a vote over a prefix of it, so one search answers them all.
 * :func:`accuracy_by_k`, :func:`predictions`, :func:`confusion`: accuracy
   curves and the confusion matrix from such a table.
+* :func:`certainty_table`: the conformal p-values and digit-likeness
+  (:mod:`knn.conformal`) of MNIST's test digits, and of real pen digits and
+  characters of other alphabets where their files are at hand.
 * :func:`pca_map`: a 2-D PCA projection of the training set's pixels as a
   space sees them, which, unlike t-SNE, can place a new drawing on the same map.
 
@@ -19,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from knn import cache, spaces
+from knn import cache, conformal, spaces
 from knn.data import Mnist, subset
 from knn.engine import vote
 from knn.evaluate import Progress
@@ -78,6 +81,35 @@ def confusion(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     m = np.zeros((10, 10), np.int64)
     np.add.at(m, (truth, predicted), 1)
     return m
+
+
+def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_digits: Optional[list] = None,
+                    characters: Optional[list] = None, progress: Progress = None) -> dict:
+    """P-values (n, 10), digit-likeness (n,) and truth of every MNIST test digit under ``refs`` (cached),
+    prefixed ``mnist_``; likewise ``pen_`` for real pen digits and ``other_`` (with ``other_alphabet``)
+    for non-digits when given."""
+    from knn.evaluate import evaluate_mnist, evaluate_omniglot, evaluate_pen
+
+    settings = dict(space=refs.space.identity(), metric=refs.index.metric, n_train=refs.n_train,
+                    data=checksum or data_checksum(mnist), pen=len(pen_digits or ()),
+                    other=len(characters or ()), version=conformal.VERSION)
+    parts = 1 + bool(pen_digits) + bool(characters)
+
+    def step(i):
+        return (lambda done, total: progress(i * total + done, parts * total)) if progress else None
+
+    def compute():
+        e = evaluate_mnist(refs, mnist, progress=step(0))
+        out = dict(mnist_p=e.p_values, mnist_likeness=e.likeness, mnist_truth=mnist.test_labels[e.test_rows])
+        if pen_digits:
+            p = evaluate_pen(refs, pen_digits, progress=step(1))
+            out.update(pen_p=p.p_values, pen_likeness=p.likeness, pen_truth=p.labels)
+        if characters:
+            o = evaluate_omniglot(refs, characters, progress=step(parts - 1))
+            out.update(other_p=o.p_values, other_likeness=o.likeness, other_alphabet=o.alphabets.astype(str))
+        return out
+
+    return cache.cached("certainty", settings, compute)
 
 
 def pca_map(mnist: Mnist, space="default", checksum: Optional[str] = None, fit_on: int = 10000,

@@ -69,6 +69,24 @@ def synthetic_mnist(n_train: int = 400, n_test: int = 60, seed: int = 0):
     return Mnist(train_images=xtr, train_labels=ytr, test_images=xte, test_labels=yte, source="synthetic")
 
 
+# ---- drawings that are not digits, in canvas pixels ----
+
+NON_DIGITS = {
+    "star": [[(140 + 110 * math.cos(math.pi / 2 + i * 4 * math.pi / 5), 140 - 110 * math.sin(math.pi / 2 + i * 4 * math.pi / 5))
+              for i in range(6)]],
+    "scribble": [[tuple(p) for p in np.random.default_rng(0).uniform(30, 250, (25, 2))]],
+    "letter H": [[(70, 40), (70, 240)], [(210, 40), (210, 240)], [(70, 140), (210, 140)]],
+    "spiral": [[(140 + t * 5.5 * math.cos(t), 140 + t * 5.5 * math.sin(t)) for t in np.linspace(0, 6 * math.pi, 80)]],
+}
+
+
+def non_digit(name: str, width: float = 14) -> np.ndarray:
+    """A NON_DIGITS drawing as a (280, 280) canvas picture, white on black."""
+    from knn.drawn import render
+
+    return render(NON_DIGITS[name], width, 0.8, (140, 140))
+
+
 # ---- a corpus of hostile and odd image files, built in memory ----
 
 def _save(img, fmt, **kw) -> bytes:

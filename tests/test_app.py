@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import APP, captions, png_of, prediction, upload
+from helpers import APP, captions, non_digit, png_of, prediction, upload
 
 
 @pytest.fixture
@@ -173,3 +173,30 @@ def test_searches_run_on_the_shared_workers(app, monkeypatch):
     assert len(seen) == 4 and all(name.startswith("knn-search") for name in seen), seen
     assert len(set(seen)) <= resources.WORKERS
 
+
+
+def test_the_answer_says_how_sure_it_is(app, mnist):
+    app.radio(key="input").set_value("MNIST test digit").run()
+    app.session_state.test_row = 0  # a 7
+    app.run()
+    assert prediction(app) == ["7"]
+    assert any(m.value.startswith("**At 95%: a 7**") for m in app.markdown)
+    assert any(c.value.startswith("Credibility ") and "Confidence " in c.value for c in app.caption)
+    assert any("The answer for every k from 1 to 25" in c.value for c in app.caption)
+    app.select_slider(key="level").set_value(0.8).run()
+    assert not app.exception and any(m.value.startswith("**At 80%:") for m in app.markdown)
+    # the nearest reference of every other digit, each one a choice for the difference map
+    assert any(s.value == "What it would take" for s in app.subheader)
+    nines = [o for o in app.selectbox(key="pick").options if o.startswith("the nearest 9: ")]
+    assert len(nines) == 1
+    app.selectbox(key="pick").set_value(nines[0]).run()
+    assert not app.exception
+    assert any(c.startswith("the nearest 9: its 64 learned features") for c in captions(app))
+
+
+def test_a_star_is_not_a_digit(monkeypatch, app):
+    upload(monkeypatch, app, "star.png", png_of(255 - non_digit("star")))
+    assert not app.exception
+    assert prediction(app) == ["not a digit"]
+    assert any("does not look like a digit" in m.value for m in app.markdown)
+    assert any(s.value.startswith("The 7 nearest") for s in app.subheader)  # its neighbours still show why

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from deploy.replicas import free_port
-from helpers import ROOT, big_seven, mnist_dir
+from helpers import NON_DIGITS, ROOT, big_seven, mnist_dir
 from knn.drawn import BROWSER_DIGITS
 
 pytestmark = pytest.mark.browser
@@ -197,11 +197,25 @@ def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache,
         page.wait_for_timeout(1000)  # the gallery follows the prediction
         page.screenshot(path=str(ROOT / "artifacts" / f"page-pen-{d.label}.png"), full_page=True)
         styled.append(any("ˢ" in c for c in captions(page)))
-        library_says.append(str(answer(refs, render(d.strokes, PEN_WIDTH, 0.7, (140, 140))).prediction))
+        ans = answer(refs, render(d.strokes, PEN_WIDTH, 0.7, (140, 140)))
+        library_says.append("not a digit" if ans.certainty.not_a_digit else str(ans.prediction))
     print("labels", [d.label for d in pen_digits], "page", page_says, "library", library_says)
     assert page_says == library_says
     assert sum(p == str(d.label) for p, d in zip(page_says, pen_digits)) >= 3
     assert any(styled), "no styled copy (ˢ) among the neighbours of a flagged 1, a crossed 7 or a curled 9"
+
+
+def test_a_drawn_star_is_not_a_digit(page):
+    """Drawn with the mouse: the answer says it is not a digit, and still shows its nearest references."""
+    clear_canvas(page)
+    draw(page, [[(round(x), round(y)) for x, y in NON_DIGITS["star"][0]]])
+    assert read_prediction(page) == "not a digit"
+    page.get_by_text("This does not look like a digit.").wait_for(timeout=30_000)
+    page.get_by_text("What it would take").wait_for(timeout=30_000)
+    assert len(captions(page)) > 7  # the steps, the neighbours and the nearest of the other digits
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ROOT / "artifacts" / "page-not-a-digit.png"), full_page=True)
+    clear_canvas(page)
 
 
 def test_evaluate_page_lists_a_confusion_cell(page, server):

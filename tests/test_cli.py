@@ -14,7 +14,8 @@ def test_tutorial_setting_json():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "space", "voting",
-                        "seconds", "queries_per_second"}
+                        "seconds", "queries_per_second", "level", "coverage", "set_size", "flagged"}
+    assert 0.9 <= out["coverage"] <= 1 and out["level"] == 0.95
     assert out["n_train"] == 5000 and out["n_test"] == 200 and out["space"] == "none"
     assert out["accuracy"] == 1 - out["errors"] / 200
 
@@ -24,8 +25,8 @@ def test_tutorial_setting_reaches_92_percent_on_average(mnist):
     from knn.evaluate import evaluate_mnist
     from knn.references import build
 
-    accs = [evaluate_mnist(build(mnist, "none", n_train=5000, seed=s), mnist, n_test=200, seed=s, k=1).accuracy
-            for s in range(10)]
+    accs = [evaluate_mnist(build(mnist, "none", n_train=5000, seed=s), mnist, n_test=200, seed=s, k=1,
+                           certainty=False).accuracy for s in range(10)]
     assert np.mean(accs) >= 0.92, accs
 
 
@@ -62,6 +63,11 @@ def test_predict_reads_large_drawings(drawn_files, tmp_path):
     assert {"index", "label", "distance", "variant"} == set(first["neighbours"][0])
     dists = [n["distance"] for n in first["neighbours"]]
     assert dists == sorted(dists)
+    for o in out[:-1]:  # the certainty's fields, at the default level
+        assert 0 < o["credibility"] <= 1 and 0 <= o["confidence"] <= 1 and o["level"] == 0.95
+        assert isinstance(o["not_a_digit"], bool) and all(0 <= d <= 9 for d in o["prediction_set"])
+    assert np.mean([o["prediction"] in o["prediction_set"] for o in out[:-1]]) >= 0.9
+    assert np.mean([o["not_a_digit"] for o in out[:-1]]) <= 0.1
 
 
 def test_predict_text_output(drawn_files):

@@ -20,7 +20,8 @@ def test_evaluate_mnist_reports_the_setting_and_the_errors(synthetic, refs):
     assert e.errors == int((e.predictions != synthetic.test_labels[e.test_rows]).sum())
     assert e.accuracy == 1 - e.errors / 60 and e.accuracy > 0.9
     assert set(e.summary()) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "space",
-                                "voting", "seconds", "queries_per_second"}
+                                "voting", "seconds", "queries_per_second", "level", "coverage", "set_size", "flagged"}
+    assert 0 <= e.coverage <= 1 and e.set_size >= 0 and e.p_values.shape == (60, 10) and e.likeness.shape == (60,)
     some = evaluate_mnist(refs, synthetic, n_test=20, seed=4)
     assert some.n_test == 20 and some.k == 3 and np.all(np.diff(some.test_rows) > 0)  # the space's own k
 

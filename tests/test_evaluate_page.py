@@ -13,15 +13,15 @@ PAGE = str(ROOT / EVALUATE_PAGE)
 
 
 def charts(at) -> dict:
-    """Plotly charts by key -> their figure as a dict."""
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    """Plotly charts by key -> their figure as a dict (an element's id ends with the key the page gave it)."""
+    return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
 def test_charts_and_figures_present(eval_cache):
     at = AppTest.from_file(PAGE, default_timeout=600).run()
     assert not at.exception
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(specs) == 4  # accuracy vs k, confusion, per-class, map
+    assert len(specs) == 7  # accuracy vs k, confusion, per-class, coverage, credibility, digit-likeness, map
     curves = specs[0]["data"]
     names = [t["name"] for t in curves]
     for metric in ("L1", "L2"):
@@ -34,6 +34,23 @@ def test_charts_and_figures_present(eval_cache):
     full_l1 = next(t for t in curves if t["name"] == "L1, raw pixels, 60,000 / 10,000")
     assert abs(full_l1["y"][0] - 96.31) < 0.01  # 1-NN raw pixels: the exact figure
     assert [m.value for m in at.metric][0].endswith("%")
+
+
+def test_certainty_keeps_its_promise_on_the_page(eval_cache):
+    at = AppTest.from_file(PAGE, default_timeout=600).run()
+    assert not at.exception
+    figures = charts(at)
+    names = [t["name"] for t in figures["coverage"]["data"] if "name" in t]
+    assert names[0].startswith("the promise") and "MNIST test digits" in names and "real pen digits" in names
+    mnist = next(m for m in at.metric if m.label.startswith("MNIST test digits"))
+    assert 94 <= float(mnist.value.rstrip("%")) <= 96.5, mnist.value  # measured 94.98%
+    other = next(m for m in at.metric if m.label.startswith("non-digits"))
+    assert float(other.value.rstrip("%")) >= 60  # measured 68.5%
+    assert {t["name"].split(" (")[0] for t in figures["likeness"]["data"] if t.get("type") == "histogram"} == {
+        "MNIST test digits", "real pen digits", "non-digits"}
+    at.select_slider(key="eval_level").set_value(0.8).run()
+    assert not at.exception
+    assert float(next(m for m in at.metric if m.label.startswith("MNIST")).value.rstrip("%")) < 85
 
 
 def test_picking_a_cell_lists_its_digits(eval_cache):

@@ -13,10 +13,11 @@ import numpy as np
 import streamlit as st
 
 from knn import spaces
-from knn.answer import neighbours_csv
+from knn.answer import MAX_K, neighbours_csv
+from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS
 from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
-from knn.figures import difference_map, for_display, framed, votes_html
+from knn.figures import by_k_html, difference_map, for_display, framed, votes_html
 from knn.origins import legends
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from ui import resources, session
@@ -53,15 +54,49 @@ def sidebar():
     st.sidebar.caption(space.description)
     best = ", ".join(f"{s.default_k} with {f}" for f, (s, *_) in FAMILIES.items())
     st.session_state.setdefault("k", space.default_k)
-    k = st.sidebar.slider("k (neighbours that vote)", 1, 25, key="k",
+    k = st.sidebar.slider("k (neighbours that vote)", 1, MAX_K, key="k",
                           help=f"Measured best: {best}; switching what is compared sets it.")
+    level = st.sidebar.select_slider(
+        "How sure: the level of the answer's set", LEVELS, value=LEVEL, key="level", format_func=percent,
+        help="The set holds every digit your drawing fits better than the worst-fitting (1 − level) of real "
+             "digits fit their own label. At 95% it holds the right digit for 95% of MNIST's test digits "
+             "(measured: 94.98%); a higher level gives larger sets.")
     metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
                               help="L1: sum of |differences| (Manhattan). L2: Euclidean.").lower()
     voting = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="voting",
                               help="uniform: one vote each; distance: nearer neighbours count more, 1/(d+1).")
     n_train = st.sidebar.select_slider("Training digits", resources.TRAIN_SIZES, value=resources.TRAIN_SIZES[-1],
                                        key="n_train", help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
-    return space, k, metric, voting, n_train
+    return space, k, metric, voting, n_train, level
+
+
+def percent(v: float) -> str:
+    """0.95 -> "95%", 0.999 -> "99.9%", 0.0004 -> "0.04%": small shares keep two significant places."""
+    if 0 < v < 0.01:
+        return f"{v * 100:.2g}%"
+    return f"{v:.1%}".replace(".0%", "%")
+
+
+def certainty_words(cert, prediction: int, level: float) -> tuple:
+    """(headline, explanation) of an answer's certainty, in words a visitor understands."""
+    at = percent(level)
+    digits = cert.prediction_set(level)
+    cred = (f"Credibility {percent(cert.credibility)}: it fits a {cert.best} better than {percent(cert.credibility)} "
+            f"of real digits (MNIST's, each left out in turn) fit their own label. ")
+    conf = (f"Confidence {percent(cert.confidence)}: the next best digit fits better than only "
+            f"{percent(1 - cert.confidence)} of them.")
+    if cert.not_a_digit:
+        return ("**This does not look like a digit.**",
+                f"It is farther from every reference than {percent(1 - DIGIT_LEVEL)} of real digits are from theirs "
+                f"(digit-likeness {percent(cert.digit_likeness)}). The vote would say {prediction}; the neighbours "
+                "below show how unlike it they are.")
+    if not digits:
+        return (f"**At {at}: no digit fits well.**",
+                f"Even {cert.best}, the best, fits worse than {at} of real digits fit theirs. " + cred + conf)
+    if len(digits) == 1:
+        return f"**At {at}: a {digits[0]}**, and no other digit.", cred + conf
+    names = ", ".join(f"a {d}" for d in digits[:-1]) + f" or a {digits[-1]}"
+    return f"**At {at}: {names}.**", "Each fits as well as real digits usually fit theirs. " + cred + conf
 
 
 def explainer():
@@ -125,19 +160,24 @@ def show_steps(ans):
     st.html(strip([img for img, _ in pictures], [f"{n}. {c}" for n, (_, c) in enumerate(pictures, 1)], width=96))
 
 
-def show_answer(ans):
+def show_answer(ans, level: float):
     c1, c2 = st.columns([1, 2])
     share = ans.shares[ans.prediction]
     k = len(ans.neighbours)
-    c1.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
-              delta_color="off", delta_arrow="off")
-    if ans.gap is None:
-        c1.caption("Confidence: the 100 nearest training digits all agree.")
+    if ans.certainty.not_a_digit:
+        c1.metric("Prediction", "not a digit", f"the vote says {ans.prediction}", delta_color="off", delta_arrow="off")
     else:
-        c1.caption(f"Confidence: the nearest **{ans.runner_up}** is {ans.gap:,.0f} farther than the nearest "
-                   f"**{ans.prediction}** ({ans.gap / max(ans.neighbours[0].distance, 1):.0%} of its distance).")
-    c1.caption(f"Features, search and vote: {ans.seconds * 1000:.1f} ms")
+        c1.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
+                  delta_color="off", delta_arrow="off")
+    headline, why = certainty_words(ans.certainty, ans.prediction, level)
+    c1.markdown(headline)
+    c1.caption(why)
+    c1.caption(f"Features, search, vote and certainty: {ans.seconds * 1000:.1f} ms")
     c2.html(votes_html(ans.shares, ans.prediction))
+    flips = sum(a != b for a, b in zip(ans.by_k, ans.by_k[1:]))
+    c2.caption(f"The answer for every k from 1 to {len(ans.by_k)} (yours framed"
+               + (f"; a bar where it changes: {flips} time{'s' if flips > 1 else ''})" if flips else "; it never changes)"))
+    c2.html(by_k_html(ans.by_k, k))
 
 
 def show_neighbours(ans):
@@ -151,6 +191,13 @@ def show_neighbours(ans):
     st.caption(" ".join(notes + legends(nb.origin.kind for nb in ans.neighbours)))
     st.download_button("Download the neighbours (CSV)", neighbours_csv(ans), file_name="neighbours.csv",
                        mime="text/csv", key="csv", on_click="ignore")
+    if ans.others:
+        st.subheader("What it would take")
+        gallery([o.picture for o in ans.others], [o.label for o in ans.others],
+                [f"{o.origin.caption} · +{ans.margin(o):,.0f}" for o in ans.others])
+        st.caption(f"The nearest reference of every other digit, and how much farther it is than the nearest "
+                   f"{ans.prediction} (+distance). To be read as one of them, your drawing would have to come that "
+                   "much closer to it. Pick one below to see where the difference lies.")
     difference(ans)
 
 
@@ -161,13 +208,15 @@ def difference(ans):
     # The options are the names themselves: with positions as options and names from format_func, the
     # browser shows a stale name when a new drawing's neighbours keep the same positions.
     options = [f"#{j}: a {nb.label} ({nb.origin.describe()})" for j, nb in enumerate(ans.neighbours, 1)]
+    options += [f"the nearest {o.label}: {o.origin.describe()}, +{ans.margin(o):,.0f}" for o in ans.others]
     choice = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick")
     pick = options.index(choice) if choice in options else 0
-    nb = ans.neighbours[pick]
+    nb = (ans.neighbours + ans.others)[pick]
+    name = f"neighbour #{pick + 1}" if pick < len(ans.neighbours) else f"the nearest {nb.label}"
     c1, c2 = st.columns([1, 2])
     d, side = len(ans.query), space.grid(ans.query).shape[0]
     c1.html(strip([space.grid(ans.query), space.grid(nb.vector)],
-                  [f"your digit: its {d} {space.values}", f"neighbour #{pick + 1}: its {d} {space.values}"],
+                  [f"your digit: its {d} {space.values}", f"{name}: its {d} {space.values}"],
                   width=side * (140 // side)))
     picture, _ = difference_map(ans.query, nb.vector)
     rule = "the sum of this map" if ans.metric == "l1" else "the square root of the sum of its squares"
@@ -211,7 +260,7 @@ def main():
     st.html(LIGHT + PICTURES)
     st.title("✍️ Nearest-neighbour digits")
     st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
-    space, k, metric, voting, n_train = sidebar()
+    space, k, metric, voting, n_train, level = sidebar()
     with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
         refs = resources.references(n_train, metric, space.name)
     explainer()
@@ -231,7 +280,7 @@ def main():
         left.error(f"That picture cannot be read: {e}")
         return
     with right:
-        show_answer(ans)
+        show_answer(ans, level)
         show_steps(ans)
         teach_it(ans)
     show_neighbours(ans)

@@ -13,8 +13,12 @@ import numpy as np
 import streamlit as st
 
 from knn import spaces, tables
+from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS, coverage, set_size
+from knn.data import DataError
 from knn.evaluate import TUTORIAL
-from knn.figures import accuracy_curves, confusion_heatmap, per_class_chart, pca_scatter
+from knn.figures import accuracy_curves, confusion_heatmap, coverage_chart, histograms, per_class_chart, pca_scatter
+from knn.omniglot import LOOKALIKE, load_omniglot
+from knn.pen import load_pendigits
 from knn.origins import legends
 from ui import resources, session
 from ui.widgets import PICTURES, gallery
@@ -140,6 +144,77 @@ def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
         st.caption(" ".join(marks))
 
 
+LEVEL_CURVE = tuple(np.round(np.arange(0.5, 0.995, 0.005), 3)) + (0.995, 0.999)
+
+
+@st.cache_resource(show_spinner=False)
+def certainty_slot() -> dict:
+    """The certainty section's table, computed once per process (see :func:`slot`)."""
+    return {"lock": threading.Lock(), "table": None}
+
+
+def _optional(load) -> tuple:
+    """(data, None) from a loader of an optional data set, or (None, why not) when its file is absent."""
+    try:
+        return load(), None
+    except DataError as e:
+        return None, str(e)
+
+
+def certainty_section():
+    st.subheader("How sure, and is it a digit at all?")
+    space = spaces.DEFAULT
+    data = resources.mnist()
+    refs = resources.references(len(data.train_labels), "l1", space.name)
+    pen, no_pen = _optional(load_pendigits)
+    other, no_other = _optional(load_omniglot)
+    mine = certainty_slot()
+    with mine["lock"]:
+        if mine["table"] is None:
+            bar = st.progress(0.0, text="Calibrated certainty of MNIST's test digits, pen digits and non-digits "
+                                        "(once; kept on disk)...")
+            mine["table"] = tables.certainty_table(
+                refs, data, checksum(), pen, other,
+                progress=lambda done, total: bar.progress(done / total, text=f"Certainty: {done:,} of {total:,}"))
+            bar.empty()
+    table = mine["table"]
+    level = st.select_slider("Level", LEVELS, value=LEVEL, key="eval_level", format_func=lambda v: f"{v:.1%}")
+    groups = [("MNIST test digits", "mnist")] + ([("real pen digits", "pen")] if "pen_p" in table else [])
+    cols = st.columns(len(groups) + ("other_p" in table))
+    for col, (name, key) in zip(cols, groups):
+        p, truth = table[f"{key}_p"], table[f"{key}_truth"]
+        cov, size = coverage(p, truth, [level])[0], set_size(p, [level])[0]
+        col.metric(f"{name}: sets that hold the digit", f"{cov:.2%}", f"mean set size {size:.3f}",
+                   delta_color="off", delta_arrow="off")
+        col.caption(f"Answered \"not a digit\": {(table[f'{key}_likeness'] < DIGIT_LEVEL).mean():.2%}")
+    if "other_p" in table:
+        latin = table["other_alphabet"] == LOOKALIKE
+        flagged = table["other_likeness"] < DIGIT_LEVEL
+        cols[-1].metric("non-digits answered \"not a digit\"", f"{flagged[~latin].mean():.1%}",
+                        f"{LOOKALIKE} letters: {flagged[latin].mean():.1%}", delta_color="off", delta_arrow="off")
+        cols[-1].caption(", ".join(f"{a.replace('_', ' ')} {flagged[table['other_alphabet'] == a].mean():.0%}"
+                                   for a in sorted(set(table["other_alphabet"].tolist()))))
+    c1, c2 = st.columns(2)
+    curves = {name: coverage(table[f"{key}_p"], table[f"{key}_truth"], LEVEL_CURVE) for name, key in groups}
+    c1.plotly_chart(coverage_chart(curves, LEVEL_CURVE), width="stretch", key="coverage")
+    c1.caption("Calibrated leave-one-out on MNIST's training digits, so the promise is for digits like MNIST's: "
+               "the test digits follow the diagonal. Pen digits by other writers, drawn on a canvas, are less "
+               "typical and their sets hold the digit less often.")
+    cred = {name: table[f"{key}_p"].max(1) for name, key in groups}
+    likeness = {name: table[f"{key}_likeness"] for name, key in groups}
+    if "other_p" in table:
+        cred["non-digits"] = table["other_p"].max(1)
+        likeness["non-digits"] = table["other_likeness"]
+    c2.plotly_chart(histograms(cred, "credibility: the best digit's p-value"), width="stretch", key="credibility")
+    c2.caption("Credibility: how well the best-fitting digit fits. Non-digits fit no digit well.")
+    st.plotly_chart(histograms(likeness, "digit-likeness (log scale)", DIGIT_LEVEL, log=True), width="stretch",
+                    key="likeness")
+    missing = [why for why in (no_pen, no_other) if why]
+    st.caption(f"Digit-likeness: how typical a picture's distance from the references is, among MNIST's training "
+               f"digits. Left of the dashed line ({DIGIT_LEVEL:g}) the Draw page answers \"this does not look like a "
+               "digit\"." + "".join(f" {why}" for why in missing))
+
+
 def map_section():
     st.subheader("The training set on a map")
     last = session.last()
@@ -174,6 +249,8 @@ def main():
         store = load_tables(settings)
     curves_section(store, settings)
     confusion_section(store)
+    with resources.needed():
+        certainty_section()
     map_section()
 
 

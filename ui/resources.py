@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from knn import answer as answers
+from knn.conformal import calibrate
 from knn.data import DataError, load_mnist
 from knn.learned import WeightsError
 from knn.references import build
@@ -66,11 +67,16 @@ def mnist():
     return load_mnist()
 
 
-@st.cache_resource(show_spinner="Building the index (once per setting, shared by all visitors)...", max_entries=6)
+@st.cache_resource(show_spinner="Building the index and calibrating its certainty (once per setting, shared by "
+                                "all visitors; up to a minute the first time, seconds once kept on disk)...",
+                   max_entries=6)
 def references(n_train: int, metric: str, space: str):
-    """The References of a setting; read-only and shared by every visitor."""
+    """The References of a setting and their calibration (:func:`knn.conformal.calibrate`); read-only, shared."""
     refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train)
-    refs.index.search(np.zeros(refs.index.dim, np.uint8), 1)  # compile the single-query path now, not on a first stroke
+    calibrate(refs)
+    blank = np.zeros(refs.index.dim, np.uint8)
+    refs.index.search(blank, 1)  # compile the single-query paths now, not on a first stroke
+    refs.index.nearest_per_label(blank)
     return refs
 
 
