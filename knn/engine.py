@@ -149,7 +149,9 @@ class Index:
         self._scan_kernel = kernel(self._scan)
         self._per_label_kernel = kernel(self._per_label)
         self._y = tf.constant(self.labels.astype(np.int32))
-        self._by_label = None  # for 28x28 images: one Index per label, made on first use
+        self._bound_kernel = kernel(lambda q: self._bound(q, False))
+        self._tight_kernel = kernel(self._tight, reduce_retracing=True)
+        self._members = [np.nonzero(self.labels == c)[0] for c in range(N_CLASSES)]  # positions by label
         self._candidates_kernel = kernel(self._candidates)
         self._rerank_kernel = kernel(self._rerank)
         self._select_kernel = kernel(self._select)
@@ -370,6 +372,62 @@ class Index:
     def _finish(self, dist: np.ndarray) -> np.ndarray:
         return dist.astype(np.float64) if self.metric == "l1" else np.sqrt(dist.astype(np.float64))
 
+    def _tight(self, q, idx):
+        """The 2x2 block-sum lower bound (B, C) of queries q (B, 784) to the vectors idx (B, C)."""
+        qb = tf.reduce_sum(tf.reshape(tf.cast(q, tf.float32), (-1, 14, 2, 14, 2)), (2, 4))
+        d = tf.cast(tf.gather(self._b2, idx), tf.float32) - tf.reshape(qb, (-1, 1, 196))
+        return tf.reduce_sum(tf.abs(d), -1) if self.metric == "l1" else tf.reduce_sum(d * d, -1) / 4.0
+
+    def _per_label_bounded(self, q, wanted, first: int = 1024, exact_first: int = 64):
+        """One image query (784,): per label, the exact nearest by bound and verify, ties to the lower position.
+
+        Of each label, the ``first`` vectors with the smallest 4x4 bound get
+        the tighter 2x2 bound, and the ``exact_first`` smallest of those their
+        exact distance, all labels in one call each. A label whose nearest
+        could still be among the rest is searched again with eight times as
+        many at each stage.
+        """
+        bound = self._bound_kernel(tf.constant(q[None])).numpy()[0]
+        dist = np.full(N_CLASSES, np.inf)
+        idx = np.full(N_CLASSES, -1, np.int64)
+        todo = [c for c in wanted if len(self._members[c])]
+        m, e = first, exact_first
+        qt = tf.constant(q[None])
+        while todo:
+            cands, rests = [], []
+            for c in todo:
+                members = self._members[c]
+                if m >= len(members):
+                    cands.append(members), rests.append(np.inf)
+                else:
+                    part = np.argpartition(bound[members], m)
+                    cands.append(members[part[:m]]), rests.append(bound[members[part[m]]])
+            tight = np.maximum(self._tight_kernel(qt, tf.constant(np.concatenate(cands)[None])).numpy()[0],
+                               bound[np.concatenate(cands)])
+            shorts, start = [], 0
+            for j, cand in enumerate(cands):
+                t = tight[start:start + len(cand)]
+                start += len(cand)
+                if e < len(cand):
+                    part = np.argpartition(t, e)
+                    shorts.append(cand[part[:e]])
+                    rests[j] = min(rests[j], t[part[e]])
+                else:
+                    shorts.append(cand)
+            flat = np.concatenate(shorts)
+            exact = self._exact_kernel(qt, tf.constant(flat[None])).numpy()[0].astype(np.int64)
+            left, start = [], 0
+            for c, cand, rest in zip(todo, shorts, rests):
+                d = exact[start:start + len(cand)]
+                start += len(cand)
+                best = np.lexsort((cand, d))[0]
+                if d[best] < rest:  # nothing left out can be as near
+                    dist[c], idx[c] = self._finish(d[best:best + 1])[0], self.ids[cand[best]]
+                else:
+                    left.append(c)
+            todo, m, e = left, m * 8, e * 8
+        return dist, idx
+
     def classify(self, queries, k: int = 1, voting: str = "uniform"):
         """Vote among the k nearest: return (labels (n,), vote_shares (n, 10)).
 
@@ -387,29 +445,30 @@ class Index:
         dist, ids = self.search(queries, k)
         return dist, ids, self.labels[np.searchsorted(self.ids, ids)]
 
-    def nearest_per_label(self, queries):
+    def nearest_per_label(self, queries, labels=None):
         """The nearest vector of every label 0-9: (distances (n, 10), indices (n, 10)).
+
+        ``labels``: only these (others get inf and -1), which saves 28x28
+        images work.
 
         Exact, ties to the lower index; a label the index does not hold gets
         distance inf and index -1. Short vectors take one scan for all ten
-        labels; 28x28 images search one Index per label (made on first use,
-        a second copy of the vectors).
+        labels; 28x28 images bound the distance to every vector (4x4 block
+        sums), then per label verify the few with the smallest bound, as the
+        search does.
         """
         q = as_vectors(queries, dim=self.dim)
         dist = np.full((len(q), N_CLASSES), np.inf)
         idx = np.full((len(q), N_CLASSES), -1, np.int64)
+        wanted = range(N_CLASSES) if labels is None else sorted({int(c) for c in labels})
         if self._image:
-            if self._by_label is None:
-                self._by_label = [Index(self._x.numpy()[self.labels == c], self.labels[self.labels == c],
-                                        self.metric, ids=self.ids[self.labels == c], jit=self.jit)
-                                  if np.any(self.labels == c) else None for c in range(N_CLASSES)]
-            for c, sub in enumerate(self._by_label):
-                if sub is not None:
-                    dist[:, c:c + 1], idx[:, c:c + 1] = sub.search(q, 1)
+            for j in range(len(q)):
+                dist[j], idx[j] = self._per_label_bounded(q[j], wanted)
             return dist, idx
         for j in range(len(q)):
             best = self._per_label_kernel(tf.constant(q[j:j + 1])).numpy()[0]
             held = best < np.iinfo(np.int64).max
+            held[[c for c in range(N_CLASSES) if c not in wanted]] = False
             d = best[held] // self.ntotal
             dist[j, held] = self._finish(d)
             idx[j, held] = self.ids[best[held] % self.ntotal]

@@ -267,14 +267,16 @@ def test_vote_by_k_is_the_vote_at_every_k(voting):
 
 @unit
 @pytest.mark.parametrize("metric", METRICS)
-@pytest.mark.parametrize("dim", [784, 64])
-def test_nearest_per_label_is_exact(metric, dim):
+@pytest.mark.parametrize("dim,n", [(784, 300), (784, 12000), (64, 300)])
+def test_nearest_per_label_is_exact(metric, dim, n):
+    """For images, 12,000 vectors make the bound-and-verify path choose candidates (300 take them all)."""
     rng = np.random.default_rng(12)
-    x = rng.integers(0, 256, (300, dim)).astype(np.uint8)
-    y = rng.integers(0, 9, 300)  # no 9s
+    x = rng.integers(0, 256, (n, dim)).astype(np.uint8)
+    x[n // 2:] //= 4  # a darker half: the bounds differ widely
+    y = rng.integers(0, 9, n)  # no 9s
     x[7] = x[3]  # an exact tie: the lower index wins
     y[7] = y[3]
-    index = Index(x, y, metric, ids=np.arange(300) * 2)
+    index = Index(x, y, metric, ids=np.arange(n) * 2)
     q = np.stack([x[3], rng.integers(0, 256, dim).astype(np.uint8)])
     dist, ids = index.nearest_per_label(q)
     ref = np.abs(x.astype(np.int64)[None] - q.astype(np.int64)[:, None]).sum(-1) if metric == "l1" else \
@@ -286,3 +288,5 @@ def test_nearest_per_label_is_exact(metric, dim):
             assert dist[j, c] == pytest.approx(ref[j, best]) and ids[j, c] == 2 * best
         assert dist[j, 9] == np.inf and ids[j, 9] == -1
     assert ids[0, y[3]] == 6  # x[3] itself, not its twin x[7]
+    some, where = index.nearest_per_label(q, labels=[2, 5])
+    assert np.array_equal(where[:, [2, 5]], ids[:, [2, 5]]) and np.all(where[:, [0, 1, 3, 4, 6, 7, 8, 9]] == -1)
