@@ -84,6 +84,28 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data beside the project
+
+
+def find_file(file: str, places, what: str, hint: str, explicit: Optional[str] = None) -> Path:
+    """The first of ``places`` (folders; empty ones skipped) that holds ``file``.
+
+    ``explicit``, a folder the user named, comes first, and if it lacks the
+    file that is an error, not a hint to look further. Raises DataError
+    naming ``what`` was not found, where it looked, and ``hint``.
+    """
+    looked = []
+    for p in [explicit, *places] if explicit else places:
+        if p:
+            f = Path(p) / file
+            if f.is_file():
+                return f
+            looked.append(str(f))
+            if p == explicit:
+                break
+    raise DataError(f"{what} not found: looked for {', '.join(looked)}. {hint}")
+
+
 def _find(folder: Path, stem: str) -> Path:
     for name in (stem + ".gz", stem):
         if (folder / name).is_file():

@@ -24,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from knn.data import DataError
+from knn.data import SHARED, DataError, find_file
 from knn.drawn import WIDTHS, place
 
 FILE = "omniglot-strokes-dev.tar.gz"
@@ -45,19 +45,8 @@ class Character:
 def find_omniglot(directory: Optional[str] = None) -> Path:
     """The archive: ``directory``, then $OMNIGLOT_DIR, then ``../shared/data/omniglot`` beside the project.
     Raises DataError saying where it looked."""
-    here = Path(__file__).resolve().parent.parent
-    places = [directory, os.environ.get("OMNIGLOT_DIR"), str(here.parent / "shared" / "data" / "omniglot")]
-    looked = []
-    for p in places:
-        if p:
-            f = Path(p) / FILE
-            if f.is_file():
-                return f
-            looked.append(str(f))
-            if p == directory:
-                break
-    raise DataError(f"Omniglot drawings not found: looked for {', '.join(looked)}. "
-                    f"Pass --omniglot-data DIR (the folder holding {FILE}) or set OMNIGLOT_DIR.")
+    return find_file(FILE, [os.environ.get("OMNIGLOT_DIR"), str(SHARED / "omniglot")], "Omniglot drawings",
+                     f"Pass --omniglot-data DIR (the folder holding {FILE}) or set OMNIGLOT_DIR.", directory)
 
 
 def parse(text: str, where: str = "drawing") -> tuple:

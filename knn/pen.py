@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from knn.data import DataError
+from knn.data import SHARED, DataError, find_file
 from knn.drawn import WIDTHS, place
 
 FILE = "pendigits-orig.tra.gz"
@@ -40,22 +40,9 @@ class PenDigit:
 def find_pendigits(directory: Optional[str] = None) -> Path:
     """The trajectory file: ``directory``, then $PENDIGITS_DIR, then ``pendigits`` beside $MNIST_DIR,
     then ``../shared/data/pendigits`` beside the project. Raises DataError saying where it looked."""
-    here = Path(__file__).resolve().parent.parent
-    places = [directory, os.environ.get("PENDIGITS_DIR")]
-    if os.environ.get("MNIST_DIR"):
-        places.append(str(Path(os.environ["MNIST_DIR"]).parent / "pendigits"))
-    places.append(str(here.parent / "shared" / "data" / "pendigits"))
-    looked = []
-    for p in places:
-        if p:
-            f = Path(p) / FILE
-            if f.is_file():
-                return f
-            looked.append(str(f))
-            if p == directory:  # an explicit folder that lacks the file is an error, not a hint
-                break
-    raise DataError(f"Pen digits not found: looked for {', '.join(looked)}. "
-                    f"Pass --pen-data DIR (the folder holding {FILE}) or set PENDIGITS_DIR.")
+    beside = os.environ.get("MNIST_DIR") and str(Path(os.environ["MNIST_DIR"]).parent / "pendigits")
+    return find_file(FILE, [os.environ.get("PENDIGITS_DIR"), beside, str(SHARED / "pendigits")], "Pen digits",
+                     f"Pass --pen-data DIR (the folder holding {FILE}) or set PENDIGITS_DIR.", directory)
 
 
 def parse(text: str) -> list:
