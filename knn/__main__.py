@@ -53,16 +53,20 @@ def _certainty_line(e) -> str:
 
 
 def _report_drawings(e, refs, errors_png) -> None:
-    """Print a drawn or pen evaluation; save its misread drawings as a contact sheet."""
-    what = {"drawn": "drawn digits", "pen": "real pen digits"}[e.set]
-    print(f"{what}: accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n} drawings); "
+    """Print a drawn, pen or scan evaluation; save its misread pictures as a contact sheet."""
+    what = {"drawn": "drawn digits", "pen": "real pen digits", "scans": "scanned digits, as uploads"}[e.set]
+    print(f"{what}: accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n}); "
           f"{refs.n_train} training digits ({len(refs)} vectors), k={e.k}, {e.metric}, "
           f"space={e.space}, voting={e.voting}; {e.seconds:.1f} s")
-    print("  by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.by_width.items()))
-    print("  by size:      " + ", ".join(f"{b} {v:.1%}" for b, v in e.by_size.items()))
-    print("  by group:     " + ", ".join(f"{g} {v:.1%}" for g, v in e.by_group.items()))
+    if e.set == "scans":
+        print("  by digit:     " + ", ".join(f"{d} {v:.1%}" for d, v in e.by_digit.items()))
+    else:
+        print("  by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.by_width.items()))
+        print("  by size:      " + ", ".join(f"{b} {v:.1%}" for b, v in e.by_size.items()))
+        print("  by group:     " + ", ".join(f"{g} {v:.1%}" for g, v in e.by_group.items()))
     print(_certainty_line(e))
-    print("  'not a digit' by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.flagged_by_width.items()))
+    if e.set != "scans":
+        print("  'not a digit' by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.flagged_by_width.items()))
     print("  confusion (rows: true digit, columns: read as; errors only):")
     for t, row in enumerate(e.confusion):
         print(f"    {t}: " + " ".join(f"{'.' if t == p or not v else v:>4}" for p, v in enumerate(row)))
@@ -71,7 +75,7 @@ def _report_drawings(e, refs, errors_png) -> None:
 
         wrong = e.predictions != e.labels
         contact_sheet(e.images[wrong], [f"{t}>{p}" for t, p in zip(e.labels[wrong], e.predictions[wrong])]).save(errors_png)
-        print(f"  the {int(wrong.sum())} misread drawings (as the engine saw them, true>read): {errors_png}")
+        print(f"  the {int(wrong.sum())} misread pictures (as the engine saw them, true>read): {errors_png}")
 
 
 def _report_non_digits(e) -> None:
@@ -84,7 +88,7 @@ def _report_non_digits(e) -> None:
 
 
 def cmd_evaluate(a) -> int:
-    from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen
+    from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen, evaluate_scans
     from knn.references import build
 
     check_level(a.level)
@@ -95,6 +99,10 @@ def cmd_evaluate(a) -> int:
         from knn.omniglot import load_omniglot
 
         digits = load_omniglot(a.omniglot_data)  # before MNIST and the index: a missing file fails fast
+    if a.set == "scans":
+        from knn.scans import load_scans
+
+        digits = load_scans(a.scans_data)
     if a.set == "pen":
         from knn.pen import load_pendigits
 
@@ -111,6 +119,8 @@ def cmd_evaluate(a) -> int:
             e = evaluate_pen(refs, digits, a.n, a.seed, a.k, a.voting, progress=update, level=a.level)
         elif a.set == "omniglot":
             e = evaluate_omniglot(refs, digits, a.k, a.voting, progress=update, level=a.level)
+        elif a.set == "scans":
+            e = evaluate_scans(refs, digits, a.k, a.voting, progress=update, level=a.level)
         else:
             e = evaluate_mnist(refs, mnist, a.test, a.seed, a.k, a.voting, progress=update, level=a.level)
     finally:
@@ -232,17 +242,20 @@ def main(argv=None) -> int:
     ev.add_argument("--train", type=int, default=None, help="training digits to index (default: all 60000)")
     ev.add_argument("--test", type=int, default=None, help="test digits to classify (default: all 10000)")
     ev.add_argument("--seed", type=int, default=0, help="seed for the random subsets and drawings")
-    ev.add_argument("--set", choices=("mnist", "drawn", "pen", "omniglot"), default="mnist",
+    ev.add_argument("--set", choices=("mnist", "drawn", "pen", "scans", "omniglot"), default="mnist",
                     help="'mnist': the MNIST test set; 'drawn': MNIST test digits redrawn as canvas strokes at pen widths "
                     "8-40 px; 'pen': real pen digits by 30 writers drawn as canvas strokes at pen widths 8-40 px; "
+                    "'scans': 7291 USPS scans made into uploads (enlarged, dark on light, JPEG); "
                     "'omniglot': characters of other alphabets, not digits (how many are answered 'not a digit')")
     ev.add_argument("--per-width", type=int, default=300, help="with --set drawn: test digits drawn at each pen width")
     ev.add_argument("--pen-data", metavar="DIR", help="with --set pen: folder with pendigits-orig.tra.gz "
                     "(default: $PENDIGITS_DIR, then pendigits beside $MNIST_DIR, then ../shared/data/pendigits)")
+    ev.add_argument("--scans-data", metavar="DIR", help="with --set scans: folder with zip.train.gz "
+                    "(default: $USPS_DIR, then ../shared/data/usps)")
     ev.add_argument("--omniglot-data", metavar="DIR", help="with --set omniglot: folder with "
                     "omniglot-strokes-dev.tar.gz (default: $OMNIGLOT_DIR, then ../shared/data/omniglot)")
     ev.add_argument("--n", type=int, default=None, help="with --set pen: a seeded sample of this many digits (default: all 7494)")
-    ev.add_argument("--errors", metavar="PNG", help="with --set drawn or pen: save the misread drawings as one picture")
+    ev.add_argument("--errors", metavar="PNG", help="with --set drawn, pen or scans: save the misread pictures as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files")

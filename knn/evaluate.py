@@ -7,6 +7,8 @@
   :mod:`knn.drawn`; real pen digits by 30 writers, :mod:`knn.pen`), read
   as the page reads a canvas: :class:`DrawnEvaluation`, overall and by pen
   width, size and group.
+* :func:`evaluate_scans`: scanned digits (:mod:`knn.scans`) made into the
+  uploads a visitor would make: :class:`ScanEvaluation`.
 * :func:`evaluate_omniglot`: characters of other alphabets
   (:mod:`knn.omniglot`), counted as answered "not a digit" or not:
   :class:`NonDigitEvaluation`.
@@ -291,4 +293,68 @@ def evaluate_omniglot(refs: References, characters: list, k: Optional[int] = Non
         empty_sets=float((~in_set(p_values, level).any(1)).mean()), level=level, n=len(images),
         space=space.name, seconds=time.perf_counter() - start, likeness=likeness, p_values=p_values,
         alphabets=alphabets, images=images, predictions=predictions,
+    )
+
+
+@dataclass
+class ScanEvaluation:
+    """Accuracy and certainty on scanned digits (:mod:`knn.scans`) read as uploads."""
+
+    set: str
+    accuracy: float
+    errors: int
+    n: int
+    k: int
+    metric: str
+    space: str
+    voting: str
+    seconds: float  # making the uploads, reading them, search, vote and certainty
+    by_digit: dict  # true digit -> accuracy
+    confusion: list  # (10, 10) counts, rows true label
+    level: float
+    coverage: float
+    set_size: float
+    flagged: float
+    predictions: np.ndarray
+    labels: np.ndarray
+    images: np.ndarray  # (n, 28, 28) uint8: each upload as the space read it
+    p_values: np.ndarray
+    likeness: np.ndarray
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for key in ("predictions", "labels", "images", "p_values", "likeness"):
+            del d[key]
+        return d
+
+
+def evaluate_scans(refs: References, scans: list, k: Optional[int] = None, voting: str = "uniform",
+                   progress: Progress = None, level: float = LEVEL) -> ScanEvaluation:
+    """Make every scan an upload (enlarged, dark on light, JPEG), read it as the page reads an upload, classify."""
+    from knn.scans import as_upload
+
+    space = refs.space
+    k = space.default_k if k is None else k
+    check_level(level)
+    calibrate(refs)
+    start = time.perf_counter()
+    images = []
+    for i, s in enumerate(scans):
+        images.append(space.read(as_upload(s)).centred)
+        if progress and i % 50 == 0:
+            progress(i, len(scans))
+    images = np.stack(images)
+    labels = np.array([s.label for s in scans], np.int64)
+    predictions, p_values, likeness = classify_with_certainty(refs, space.vectors(images), images, k, voting)
+    if progress:
+        progress(len(scans), len(scans))
+    ok = predictions == labels
+    confusion = np.zeros((10, 10), np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    return ScanEvaluation(
+        set="scans", accuracy=float(ok.mean()), errors=int((~ok).sum()), n=len(ok), k=k, metric=refs.index.metric,
+        space=space.name, voting=voting, seconds=time.perf_counter() - start,
+        by_digit={int(c): float(ok[labels == c].mean()) for c in range(10) if (labels == c).any()},
+        confusion=confusion.tolist(), level=level, **set_figures(p_values, likeness, labels, level),
+        predictions=predictions, labels=labels, images=images, p_values=p_values, likeness=likeness,
     )

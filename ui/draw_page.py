@@ -109,7 +109,13 @@ def explainer():
             "numbers that hardly change with the pen's thickness, slant or size. The **k** training digits with the "
             "smallest distance vote, and the digit with most votes wins: the gallery below *is* the explanation. "
             "MNIST's writers seldom flagged a 1, crossed a 7 or curled a 9, so with learned features the training "
-            "set also holds copies of its 1s, 7s and 9s with those strokes drawn on."
+            "set also holds copies of its 1s, 7s and 9s with those strokes drawn on.\n\n"
+            "**How sure** is measured the way conformal prediction does: how well your drawing fits each digit "
+            "(its distance to that digit's nearest references against the other digits') is compared with how "
+            "well 10,000 of MNIST's own training digits fit theirs, each left out of the index in turn. The "
+            "answer's set holds every digit that fits better than the worst-fitting 5% of those (at 95%): it "
+            "held the right digit for 94.98% of MNIST's test digits. A drawing farther from every reference "
+            "than 99% of real digits are from theirs is answered \"this does not look like a digit\"."
         )
 
 
