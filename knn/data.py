@@ -106,6 +106,15 @@ def find_file(file: str, places, what: str, hint: str, explicit: Optional[str] =
     raise DataError(f"{what} not found: looked for {', '.join(looked)}. {hint}")
 
 
+def read_gzip_text(path: Path, what: str) -> str:
+    """The text of a gzipped ASCII file; DataError naming ``what`` if it cannot be read."""
+    try:
+        with gzip.open(path, "rt", encoding="ascii") as f:
+            return f.read()
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise DataError(f"{what}: {path} is not a readable gzip text file ({e})") from None
+
+
 def _find(folder: Path, stem: str) -> Path:
     for name in (stem + ".gz", stem):
         if (folder / name).is_file():

@@ -40,8 +40,16 @@ SIZE_BANDS = ((0.35, 0.55), (0.55, 0.75), (0.75, 0.95))  # a drawing's size, as 
 Progress = Optional[Callable[[int, int], None]]  # called with (done, total)
 
 
+class Report:
+    """A measurement: its figures, plus per-picture arrays for the pages and the tests."""
+
+    def summary(self) -> dict:
+        """The JSON fields: every figure, none of the per-picture arrays."""
+        return {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
+
+
 @dataclass
-class Evaluation:
+class Evaluation(Report):
     accuracy: float
     errors: int
     n_train: int
@@ -62,12 +70,6 @@ class Evaluation:
     p_values: np.ndarray  # (n_test, 10) conformal p-values (knn.conformal)
     likeness: np.ndarray  # (n_test,) digit-likeness
 
-    def summary(self) -> dict:
-        """The JSON fields: everything but the per-query arrays."""
-        d = asdict(self)
-        for key in ("predictions", "test_rows", "p_values", "likeness"):
-            del d[key]
-        return d
 
 
 def classify_with_certainty(refs: References, queries: np.ndarray, pictures: np.ndarray, k: int, voting: str,
@@ -137,10 +139,10 @@ def evaluate_mnist(refs: References, mnist: Mnist, n_test: Optional[int] = None,
 
 
 @dataclass
-class DrawnEvaluation:
-    """Accuracy on drawings (:mod:`knn.drawn` or :mod:`knn.pen`), overall, per pen width, size and group."""
+class Reading(Report):
+    """How a set of pictures of digits was read: the figures every such measurement has."""
 
-    set: str  # "drawn" (MNIST test digits redrawn) or "pen" (real pen digits)
+    set: str  # "drawn" (MNIST test digits redrawn), "pen" (real pen digits) or "scans"
     accuracy: float
     errors: int
     n: int
@@ -148,6 +150,12 @@ class DrawnEvaluation:
     metric: str
     space: str
     voting: str
+
+
+@dataclass
+class DrawnEvaluation(Reading):
+    """Accuracy on drawings (:mod:`knn.drawn` or :mod:`knn.pen`), overall, per pen width, size and group."""
+
     seconds: float  # drawing, preprocessing, search and vote
     by_width: dict  # pen width (px) -> accuracy
     by_size: dict  # "35-55%" -> accuracy
@@ -166,11 +174,6 @@ class DrawnEvaluation:
     p_values: np.ndarray  # (n, 10) conformal p-values
     likeness: np.ndarray  # (n,) digit-likeness
 
-    def summary(self) -> dict:
-        d = asdict(self)
-        for key in ("predictions", "labels", "widths", "sizes", "images", "p_values", "likeness"):
-            del d[key]
-        return d
 
     @property
     def browser(self) -> float:
@@ -220,16 +223,18 @@ def evaluate_drawings(refs: References, items, total: int, set_name: str, k: Opt
 
 
 def evaluate_drawn(refs: References, mnist: Mnist, per_width: int = 300, seed: int = 0, k: Optional[int] = None,
-                   voting: str = "uniform", widths=WIDTHS, progress: Progress = None) -> DrawnEvaluation:
+                   voting: str = "uniform", widths=WIDTHS, progress: Progress = None,
+                   level: float = LEVEL) -> DrawnEvaluation:
     """Draw ``per_width`` MNIST test digits at every pen width (plus the browser digits) and classify them."""
     total = (per_width + len(BROWSER_DIGITS)) * len(widths)
     items = ((d, "browser" if d.source == "browser" else "MNIST test digits")
              for d in drawings(mnist.test_images, mnist.test_labels, per_width, seed, widths))
-    return evaluate_drawings(refs, items, total, "drawn", k, voting, widths, progress)
+    return evaluate_drawings(refs, items, total, "drawn", k, voting, widths, progress, level)
 
 
 def evaluate_pen(refs: References, digits: list, n: Optional[int] = None, seed: int = 0, k: Optional[int] = None,
-                 voting: str = "uniform", widths=WIDTHS, progress: Progress = None) -> DrawnEvaluation:
+                 voting: str = "uniform", widths=WIDTHS, progress: Progress = None,
+                 level: float = LEVEL) -> DrawnEvaluation:
     """Render real pen digits (:mod:`knn.pen`; all, or a seeded n) as canvas drawings and classify them.
 
     Groups: ``knn.pen.WRITER_GROUPS``.
@@ -239,11 +244,11 @@ def evaluate_pen(refs: References, digits: list, n: Optional[int] = None, seed: 
     group = {w: name for name, writers in WRITER_GROUPS.items() for w in writers}
     items = ((d, group[w]) for d, w in pen_drawings(digits, widths, seed, n))
     total = len(digits) if n is None else n
-    return evaluate_drawings(refs, items, total, "pen", k, voting, widths, progress)
+    return evaluate_drawings(refs, items, total, "pen", k, voting, widths, progress, level)
 
 
 @dataclass
-class NonDigitEvaluation:
+class NonDigitEvaluation(Report):
     """How many drawings that are not digits (:mod:`knn.omniglot`) are answered "not a digit"."""
 
     set: str
@@ -263,11 +268,6 @@ class NonDigitEvaluation:
     images: np.ndarray  # (n, 28, 28) uint8
     predictions: np.ndarray  # (n,) the vote's digit all the same
 
-    def summary(self) -> dict:
-        d = asdict(self)
-        for key in ("likeness", "p_values", "alphabets", "images", "predictions"):
-            del d[key]
-        return d
 
 
 def evaluate_omniglot(refs: References, characters: list, k: Optional[int] = None, voting: str = "uniform",
@@ -297,17 +297,9 @@ def evaluate_omniglot(refs: References, characters: list, k: Optional[int] = Non
 
 
 @dataclass
-class ScanEvaluation:
+class ScanEvaluation(Reading):
     """Accuracy and certainty on scanned digits (:mod:`knn.scans`) read as uploads."""
 
-    set: str
-    accuracy: float
-    errors: int
-    n: int
-    k: int
-    metric: str
-    space: str
-    voting: str
     seconds: float  # making the uploads, reading them, search, vote and certainty
     by_digit: dict  # true digit -> accuracy
     confusion: list  # (10, 10) counts, rows true label
@@ -321,11 +313,6 @@ class ScanEvaluation:
     p_values: np.ndarray
     likeness: np.ndarray
 
-    def summary(self) -> dict:
-        d = asdict(self)
-        for key in ("predictions", "labels", "images", "p_values", "likeness"):
-            del d[key]
-        return d
 
 
 def evaluate_scans(refs: References, scans: list, k: Optional[int] = None, voting: str = "uniform",

@@ -15,7 +15,6 @@ show how much accuracy varies from hand to hand.
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from knn.data import SHARED, DataError, find_file
+from knn.data import SHARED, DataError, find_file, read_gzip_text
 from knn.drawn import WIDTHS, place
 
 FILE = "pendigits-orig.tra.gz"
@@ -83,11 +82,7 @@ def parse(text: str) -> list:
 def load_pendigits(directory: Optional[str] = None) -> list:
     """All 7,494 pen digits, in file order."""
     path = find_pendigits(directory)
-    try:
-        with gzip.open(path, "rt", encoding="ascii") as f:
-            digits = parse(f.read())
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise DataError(f"Pen digits: {path} is not a readable gzip text file ({e})") from None
+    digits = parse(read_gzip_text(path, "Pen digits"))
     if not digits:
         raise DataError(f"Pen digits: {path} holds no digits")
     return digits

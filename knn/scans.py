@@ -12,7 +12,6 @@ file as a person's scan would be: enlarged, dark ink on light paper, JPEG.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from knn.data import SHARED, DataError, find_file
+from knn.data import SHARED, DataError, find_file, read_gzip_text
 
 FILE = "zip.train.gz"
 SIDE = 16  # the scans' own side, px
@@ -62,11 +61,7 @@ def parse(text: str) -> list:
 def load_scans(directory: Optional[str] = None) -> list:
     """All 7,291 scans, in file order."""
     path = find_scans(directory)
-    try:
-        with gzip.open(path, "rt", encoding="ascii") as f:
-            scans = parse(f.read())
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise DataError(f"USPS scans: {path} is not a readable gzip text file ({e})") from None
+    scans = parse(read_gzip_text(path, "USPS scans"))
     if not scans:
         raise DataError(f"USPS scans: {path} holds no digits")
     return scans

@@ -18,6 +18,7 @@ identity and a checksum of the data, so the page opens at once the second time.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -83,17 +84,26 @@ def confusion(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return m
 
 
-def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_digits: Optional[list] = None,
-                    characters: Optional[list] = None, progress: Progress = None) -> dict:
+def _file_checksum(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else ""
+
+
+def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_file=None, omniglot_file=None,
+                    progress: Progress = None) -> dict:
     """P-values (n, 10), digit-likeness (n,) and truth of every MNIST test digit under ``refs`` (cached),
-    prefixed ``mnist_``; likewise ``pen_`` for real pen digits and ``other_`` (with ``other_alphabet``)
-    for non-digits when given."""
+    prefixed ``mnist_``; likewise ``pen_`` for the real pen digits and ``other_`` (with
+    ``other_alphabet``) for the non-digits, when their files are given (:func:`knn.pen.find_pendigits`,
+    :func:`knn.omniglot.find_omniglot`). The files are read only when the table is not on disk yet."""
     from knn.evaluate import evaluate_mnist, evaluate_omniglot, evaluate_pen
+    from knn.omniglot import load_omniglot
+    from knn.pen import load_pendigits
 
     settings = dict(space=refs.space.identity(), metric=refs.index.metric, n_train=refs.n_train,
-                    data=checksum or data_checksum(mnist), pen=len(pen_digits or ()),
-                    other=len(characters or ()), version=conformal.VERSION)
-    parts = 1 + bool(pen_digits) + bool(characters)
+                    data=checksum or data_checksum(mnist), pen=_file_checksum(pen_file),
+                    other=_file_checksum(omniglot_file), version=conformal.VERSION)
+    parts = 1 + bool(pen_file) + bool(omniglot_file)
 
     def step(i):
         return (lambda done, total: progress(i * total + done, parts * total)) if progress else None
@@ -101,11 +111,11 @@ def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_digi
     def compute():
         e = evaluate_mnist(refs, mnist, progress=step(0))
         out = dict(mnist_p=e.p_values, mnist_likeness=e.likeness, mnist_truth=mnist.test_labels[e.test_rows])
-        if pen_digits:
-            p = evaluate_pen(refs, pen_digits, progress=step(1))
+        if pen_file:
+            p = evaluate_pen(refs, load_pendigits(str(Path(pen_file).parent)), progress=step(1))
             out.update(pen_p=p.p_values, pen_likeness=p.likeness, pen_truth=p.labels)
-        if characters:
-            o = evaluate_omniglot(refs, characters, progress=step(parts - 1))
+        if omniglot_file:
+            o = evaluate_omniglot(refs, load_omniglot(str(Path(omniglot_file).parent)), progress=step(parts - 1))
             out.update(other_p=o.p_values, other_likeness=o.likeness, other_alphabet=o.alphabets.astype(str))
         return out
 

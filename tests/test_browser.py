@@ -220,7 +220,7 @@ def test_a_drawn_star_is_not_a_digit(page):
 
 def test_evaluate_page_lists_a_confusion_cell(page, server):
     page.goto(server + "/Evaluate")
-    page.get_by_text("Accuracy against k").wait_for(timeout=120_000)
+    page.get_by_text("Accuracy against k").wait_for(timeout=240_000)  # the tables, the first time
     page.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for(timeout=60_000)
     pick(page, "True label", "7")
     page.get_by_text("labelled 7, read as").wait_for(timeout=30_000)  # the rerun has finished
@@ -230,7 +230,7 @@ def test_evaluate_page_lists_a_confusion_cell(page, server):
     assert wait_for_caption(page, "test #")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "artifacts" / "evaluate.png"), full_page=True)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 4
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 7
 
 
 def rss_mb(pid: int) -> float:

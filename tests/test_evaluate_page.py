@@ -93,7 +93,7 @@ def test_opens_fast_once_cached(eval_cache):
     start = time.perf_counter()
     at = AppTest.from_file(PAGE, default_timeout=600).run()
     seconds = time.perf_counter() - start
-    assert not at.exception and len(at.get("plotly_chart")) == 4
+    assert not at.exception and len(at.get("plotly_chart")) == 7
     assert seconds < 2.0, f"{seconds:.2f} s"
 
 

@@ -17,8 +17,8 @@ from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS, coverage, set_size
 from knn.data import DataError
 from knn.evaluate import TUTORIAL
 from knn.figures import accuracy_curves, confusion_heatmap, coverage_chart, histograms, per_class_chart, pca_scatter
-from knn.omniglot import LOOKALIKE, load_omniglot
-from knn.pen import load_pendigits
+from knn.omniglot import LOOKALIKE, find_omniglot
+from knn.pen import find_pendigits
 from knn.origins import legends
 from ui import resources, session
 from ui.widgets import PICTURES, gallery
@@ -153,21 +153,21 @@ def certainty_slot() -> dict:
     return {"lock": threading.Lock(), "table": None}
 
 
-def _optional(load) -> tuple:
-    """(data, None) from a loader of an optional data set, or (None, why not) when its file is absent."""
+def _optional(find) -> tuple:
+    """(path, None) of an optional data set's file, or (None, why not) when it is absent."""
     try:
-        return load(), None
+        return find(), None
     except DataError as e:
         return None, str(e)
 
 
-def certainty_section():
-    st.subheader("How sure, and is it a digit at all?")
-    space = spaces.DEFAULT
+def load_certainty() -> dict:
+    """The certainty section's table (see :func:`knn.tables.certainty_table`), once per process, before any
+    widget is drawn: a click elsewhere on the page reruns the script and would cut a computation short."""
     data = resources.mnist()
-    refs = resources.references(len(data.train_labels), "l1", space.name)
-    pen, no_pen = _optional(load_pendigits)
-    other, no_other = _optional(load_omniglot)
+    refs = resources.references(len(data.train_labels), "l1", spaces.DEFAULT.name)
+    pen, no_pen = _optional(find_pendigits)
+    other, no_other = _optional(find_omniglot)
     mine = certainty_slot()
     with mine["lock"]:
         if mine["table"] is None:
@@ -176,7 +176,13 @@ def certainty_section():
             mine["table"] = tables.certainty_table(
                 refs, data, checksum(), pen, other,
                 progress=lambda done, total: bar.progress(done / total, text=f"Certainty: {done:,} of {total:,}"))
+            mine["missing"] = [why for why in (no_pen, no_other) if why]
             bar.empty()
+    return mine
+
+
+def certainty_section(mine: dict):
+    st.subheader("How sure, and is it a digit at all?")
     table = mine["table"]
     level = st.select_slider("Level", LEVELS, value=LEVEL, key="eval_level", format_func=lambda v: f"{v:.1%}")
     groups = [("MNIST test digits", "mnist")] + ([("real pen digits", "pen")] if "pen_p" in table else [])
@@ -209,7 +215,7 @@ def certainty_section():
     c2.caption("Credibility: how well the best-fitting digit fits. Non-digits fit no digit well.")
     st.plotly_chart(histograms(likeness, "digit-likeness (log scale)", DIGIT_LEVEL, log=True), width="stretch",
                     key="likeness")
-    missing = [why for why in (no_pen, no_other) if why]
+    missing = mine["missing"]
     st.caption(f"Digit-likeness: how typical a picture's distance from the references is, among MNIST's training "
                f"digits. Left of the dashed line ({DIGIT_LEVEL:g}) the Draw page answers \"this does not look like a "
                "digit\"." + "".join(f" {why}" for why in missing))
@@ -247,10 +253,10 @@ def main():
     settings = settings_for(SHOWN + ((BEST_PIXELS,) if extra else ()))
     with resources.needed():
         store = load_tables(settings)
+        certain = load_certainty()
     curves_section(store, settings)
     confusion_section(store)
-    with resources.needed():
-        certainty_section()
+    certainty_section(certain)
     map_section()
 
 
