@@ -35,17 +35,21 @@ def unit_cache(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _unit_tier(request, monkeypatch, unit_cache, tmp_path):
-    """For unit tests: an empty cache of their own, no MNIST_DIR, no Keras cache, no download."""
+    """For unit tests: an empty cache of their own, no MNIST_DIR, no Keras cache, no download, and none of
+    the other data sets (pen digits, scans, Omniglot) unless a test names its folder."""
     if not request.node.get_closest_marker("unit"):
         return
-    from knn import data
+    from knn import data, omniglot, pen, scans
 
     def offline():
         raise data.DataError("the fast tier reads no data set")
 
     monkeypatch.setenv("KNN_CACHE", str(unit_cache))
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.delenv("PENDIGITS_DIR", raising=False)
+    for name in ("PENDIGITS_DIR", "USPS_DIR", "OMNIGLOT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for module in (data, pen, scans, omniglot):
+        monkeypatch.setattr(module, "SHARED", tmp_path / "no-shared-data")
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache.npz")
     monkeypatch.setattr(data, "_download", offline)
 
