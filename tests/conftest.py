@@ -96,8 +96,9 @@ def eval_cache(tmp_path_factory):
     from knn import cache
 
     folder = tmp_path_factory.mktemp("knn-cache")
-    for made in [*cache.folder().glob("copies-*.npz"), *cache.folder().glob("features-*.npz")]:
-        shutil.copy(made, folder)  # the learned index's styled copies and features, if made already: not the page's results
+    for kind in ("copies", "features", "calibration"):  # the learned index's, if made already: not the page's results
+        for made in cache.folder().glob(f"{kind}-*.npz"):
+            shutil.copy(made, folder)
     os.environ["KNN_CACHE"] = str(folder)
     at = AppTest.from_file(str(ROOT / EVALUATE_PAGE), default_timeout=1200).run()
     assert not at.exception, at.exception

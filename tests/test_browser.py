@@ -231,6 +231,9 @@ def test_evaluate_page_lists_a_confusion_cell(page, server):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "artifacts" / "evaluate.png"), full_page=True)
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 7
+    page.get_by_text("How sure, and is it a digit at all?").scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ROOT / "artifacts" / "evaluate-certainty.png"))
 
 
 def rss_mb(pid: int) -> float:

@@ -100,16 +100,17 @@ def test_errors_are_one_line(tmp_path, drawn_files, capsys):
 
 def test_pen_set_reports_widths_groups_and_confusions(tmp_path, capsys):
     sheet = tmp_path / "errors.png"
-    r = run("evaluate", "--set", "pen", "--n", "140", "--errors", str(sheet))
+    r = run("evaluate", "--set", "pen", "--n", "140", "--errors", str(sheet), "--level", "0.9")
     assert r.returncode == 0, r.stderr
     assert "real pen digits: accuracy" in r.stdout and "by pen width: 8 px" in r.stdout
+    assert "prediction sets at 90%: coverage" in r.stdout and "'not a digit' by pen width: 8 px" in r.stdout
     assert "writers 1-10" in r.stdout and "confusion" in r.stdout
     assert sheet.exists() and Image.open(sheet).size[0] > 0
     r = in_process(capsys, "evaluate", "--set", "pen", "--n", "70", "--json")
     out = json.loads(r.stdout)
     assert out["set"] == "pen" and out["n"] == 70 and out["space"] == "learned" and out["k"] == 7
     assert set(out["by_width"]) == {"8", "12", "16", "20", "24", "32", "40"}
-    assert sum(map(sum, out["confusion"])) == 70
+    assert sum(map(sum, out["confusion"])) == 70 and out["level"] == 0.95 and 0 <= out["flagged"] <= 1
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--n", "0"), "--n must be between 1 and 7494; got 0")
 
 
