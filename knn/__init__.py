@@ -5,8 +5,10 @@ exact k-NN index), ``preprocess`` and ``strokes`` (any picture to MNIST's
 format), ``figures`` (pictures and charts from arrays), ``cache`` (results on
 disk); ``augment`` and ``learned`` (the learned feature space); ``spaces``
 (what is compared), ``origins`` and ``references`` (the digits an index
-holds); ``answer`` (one picture's answer), ``evaluate``, ``drawn`` and
-``pen`` (accuracy), ``tables`` (the Evaluate page's results), ``bench``;
+holds); ``conformal`` (how sure an answer is), ``answer`` (one picture's
+answer), ``evaluate``, ``drawn``, ``pen``, ``scans`` and ``omniglot``
+(accuracy and certainty on MNIST, drawings, scans and non-digits),
+``tables`` (the Evaluate page's results), ``bench``;
 the command line is ``python -m knn``.
 """
 
