@@ -63,8 +63,7 @@ class Answer:
     @property
     def gap(self) -> Optional[float]:
         """How much farther runner_up's nearest reference is than the prediction's nearest."""
-        own = [n.distance for n in self.neighbours if n.label == self.prediction]
-        return self.others[0].distance - own[0] if self.others and own else None
+        return self.margin(self.others[0]) if self.others else None
 
     def margin(self, other) -> float:
         """How much nearer a neighbour of another digit would have to be to tie the prediction's nearest."""

@@ -126,7 +126,6 @@ class Certainty:
 
     p_values: np.ndarray  # (10,): how well each digit fits as the label, 1/(n+1) to 1
     digit_likeness: float  # p-value of its distance from every reference
-    digit_level: float = DIGIT_LEVEL
 
     @property
     def best(self) -> int:
@@ -142,7 +141,7 @@ class Certainty:
 
     @property
     def not_a_digit(self) -> bool:
-        return self.digit_likeness < self.digit_level
+        return self.digit_likeness < DIGIT_LEVEL
 
     def prediction_set(self, level: float = LEVEL) -> tuple:
         """The digits whose p-value exceeds 1 - level, the best fitting first."""

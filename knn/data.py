@@ -24,7 +24,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -106,13 +106,17 @@ def find_file(file: str, places, what: str, hint: str, explicit: Optional[str] =
     raise DataError(f"{what} not found: looked for {', '.join(looked)}. {hint}")
 
 
-def read_gzip_text(path: Path, what: str) -> str:
-    """The text of a gzipped ASCII file; DataError naming ``what`` if it cannot be read."""
+def read_gzip_text(path: Path, what: str, parse: Callable[[str], list]) -> list:
+    """``parse`` of a gzipped ASCII file's text; DataError naming ``what`` if it cannot be read or holds
+    nothing."""
     try:
         with gzip.open(path, "rt", encoding="ascii") as f:
-            return f.read()
+            items = parse(f.read())
     except (OSError, EOFError, UnicodeDecodeError) as e:
         raise DataError(f"{what}: {path} is not a readable gzip text file ({e})") from None
+    if not items:
+        raise DataError(f"{what}: {path} holds no digits")
+    return items
 
 
 def _find(folder: Path, stem: str) -> Path:

@@ -81,11 +81,7 @@ def parse(text: str) -> list:
 
 def load_pendigits(directory: Optional[str] = None) -> list:
     """All 7,494 pen digits, in file order."""
-    path = find_pendigits(directory)
-    digits = parse(read_gzip_text(path, "Pen digits"))
-    if not digits:
-        raise DataError(f"Pen digits: {path} holds no digits")
-    return digits
+    return read_gzip_text(find_pendigits(directory), "Pen digits", parse)
 
 
 def pen_drawings(digits: list, widths=WIDTHS, seed: int = 0, n: Optional[int] = None):

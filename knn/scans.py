@@ -60,11 +60,7 @@ def parse(text: str) -> list:
 
 def load_scans(directory: Optional[str] = None) -> list:
     """All 7,291 scans, in file order."""
-    path = find_scans(directory)
-    scans = parse(read_gzip_text(path, "USPS scans"))
-    if not scans:
-        raise DataError(f"USPS scans: {path} holds no digits")
-    return scans
+    return read_gzip_text(find_scans(directory), "USPS scans", parse)
 
 
 def as_upload(scan: Scan, side: int = UPLOAD_SIDE, quality: int = JPEG_QUALITY) -> bytes:
