@@ -203,7 +203,8 @@ def show_neighbours(ans):
                 [f"{o.origin.caption} · +{ans.margin(o):,.0f}" for o in ans.others])
         st.caption(f"The nearest reference of every other digit, and how much farther it is than the nearest "
                    f"{ans.prediction} (+distance). To be read as one of them, your drawing would have to come that "
-                   "much closer to it. Pick one below to see where the difference lies.")
+                   "much closer to it. Pick one below to see where the difference lies. "
+                   + " ".join(legends(o.origin.kind for o in ans.others)))
     difference(ans)
 
 
