@@ -87,6 +87,19 @@ def _report_non_digits(e) -> None:
     print(f"  prediction set at {e.level:.0%} empty (no digit fits): {e.empty_sets:.1%}")
 
 
+NUMBERS = 1400  # strings composed per source by evaluate --set numbers: lengths 1-4 in turn
+
+
+def _report_numbers(evaluations, refs) -> None:
+    print(f"numbers, one picture each, split into digits and read left to right; {refs.n_train} training digits "
+          f"({len(refs)} vectors), k={evaluations[0].k}, space={evaluations[0].space}")
+    for e in evaluations:
+        lengths = ", ".join(f"{n} digits {v:.1%}" for n, v in e.by_length.items())
+        print(f"  {e.set}: {e.n} strings of 2-4 digits read exactly {e.exact:.2%} ({lengths}); split into the right "
+              f"count {e.split_right:.2%}; their digits {e.digit_accuracy:.2%}; {e.n_single} single digits "
+              f"{e.single:.2%} (read whole: {e.single_whole:.2%}); {e.seconds:.0f} s")
+
+
 def cmd_evaluate(a) -> int:
     from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen, evaluate_scans
     from knn.references import build
@@ -109,6 +122,13 @@ def cmd_evaluate(a) -> int:
         digits = load_pendigits(a.pen_data)  # before MNIST and the index: a missing file fails fast
         if a.n is not None and not 1 <= a.n <= len(digits):
             raise ValueError(f"--n must be between 1 and {len(digits)}; got {a.n}")
+    if a.set == "numbers":
+        from knn.pen import load_pendigits
+        from knn.scans import load_scans
+
+        if a.n is not None and a.n < 1:
+            raise ValueError(f"--n must be at least 1; got {a.n}")
+        digits = (load_pendigits(a.pen_data), load_scans(a.scans_data))
     mnist = load_mnist(a.data)
     refs = build(mnist, a.space, a.metric, a.train, a.seed)
     update, close = _progress_bar("evaluate", not a.json and sys.stderr.isatty())
@@ -121,12 +141,20 @@ def cmd_evaluate(a) -> int:
             e = evaluate_omniglot(refs, digits, a.k, a.voting, progress=update, level=a.level)
         elif a.set == "scans":
             e = evaluate_scans(refs, digits, a.k, a.voting, progress=update, level=a.level)
+        elif a.set == "numbers":
+            from knn.evaluate import evaluate_numbers, pen_numbers, scan_numbers
+
+            n = a.n or NUMBERS
+            e = [evaluate_numbers(refs, pen_numbers(digits[0], n, a.seed), "pen numbers", a.k, a.voting, update, n),
+                 evaluate_numbers(refs, scan_numbers(digits[1], n, a.seed), "scan numbers", a.k, a.voting, update, n)]
         else:
             e = evaluate_mnist(refs, mnist, a.test, a.seed, a.k, a.voting, progress=update, level=a.level)
     finally:
         close()
     if a.json:
-        print(json.dumps(e.summary()))
+        print(json.dumps([x.summary() for x in e] if isinstance(e, list) else e.summary()))
+    elif a.set == "numbers":
+        _report_numbers(e, refs)
     elif a.set == "mnist":
         print(f"accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n_test} test digits); "
               f"{e.n_train} training digits ({e.index_size} vectors), k={e.k}, {e.metric}, space={e.space}, "
@@ -157,6 +185,8 @@ def cmd_predict(a) -> int:
         digits = " or ".join(map(str, r["prediction_set"])) or "none"
         print(f"    at {r['level']:.0%}: {digits}; credibility {r['credibility']:.1%}, confidence {r['confidence']:.1%}"
               + ("; this does not look like a digit" if r["not_a_digit"] else ""))
+        if len(r["parts"]) > 1:
+            print(f"    as a number: {r['digits']} ({len(r['parts'])} digits, left to right)")
         for nb in r["neighbours"]:
             variant = f", {nb['variant']}" if nb["variant"] else ""
             print(f"    training #{nb['index']:<5}  label {nb['label']}  distance {nb['distance']:g}{variant}")
@@ -242,19 +272,22 @@ def main(argv=None) -> int:
     ev.add_argument("--train", type=int, default=None, help="training digits to index (default: all 60000)")
     ev.add_argument("--test", type=int, default=None, help="test digits to classify (default: all 10000)")
     ev.add_argument("--seed", type=int, default=0, help="seed for the random subsets and drawings")
-    ev.add_argument("--set", choices=("mnist", "drawn", "pen", "scans", "omniglot"), default="mnist",
+    ev.add_argument("--set", choices=("mnist", "drawn", "pen", "scans", "omniglot", "numbers"), default="mnist",
                     help="'mnist': the MNIST test set; 'drawn': MNIST test digits redrawn as canvas strokes at pen widths "
                     "8-40 px; 'pen': real pen digits by 30 writers drawn as canvas strokes at pen widths 8-40 px; "
                     "'scans': 7291 USPS scans made into uploads (enlarged, dark on light, JPEG); "
-                    "'omniglot': characters of other alphabets, not digits (how many are answered 'not a digit')")
+                    "'omniglot': characters of other alphabets, not digits (how many are answered 'not a digit'); "
+                    "'numbers': strings of 1-4 pen digits (one writer each) and of 1-4 USPS scans side by side, "
+                    "split into digits and read")
     ev.add_argument("--per-width", type=int, default=300, help="with --set drawn: test digits drawn at each pen width")
-    ev.add_argument("--pen-data", metavar="DIR", help="with --set pen: folder with pendigits-orig.tra.gz "
+    ev.add_argument("--pen-data", metavar="DIR", help="with --set pen or numbers: folder with pendigits-orig.tra.gz "
                     "(default: $PENDIGITS_DIR, then pendigits beside $MNIST_DIR, then ../shared/data/pendigits)")
-    ev.add_argument("--scans-data", metavar="DIR", help="with --set scans: folder with zip.train.gz "
+    ev.add_argument("--scans-data", metavar="DIR", help="with --set scans or numbers: folder with zip.train.gz "
                     "(default: $USPS_DIR, then ../shared/data/usps)")
     ev.add_argument("--omniglot-data", metavar="DIR", help="with --set omniglot: folder with "
                     "omniglot-strokes-dev.tar.gz (default: $OMNIGLOT_DIR, then ../shared/data/omniglot)")
-    ev.add_argument("--n", type=int, default=None, help="with --set pen: a seeded sample of this many digits (default: all 7494)")
+    ev.add_argument("--n", type=int, default=None, help="with --set pen: a seeded sample of this many digits (default: "
+                    f"all 7494); with --set numbers: strings per source (default: {NUMBERS})")
     ev.add_argument("--errors", metavar="PNG", help="with --set drawn, pen or scans: save the misread pictures as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)

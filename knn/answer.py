@@ -23,7 +23,7 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, Calibration, Certainty, calibrate, check_level
 from knn.engine import vote, vote_by_k
-from knn.preprocess import ImageError, Steps
+from knn.preprocess import ImageError, Steps, read_image
 from knn.references import References
 from knn.spaces import Space
 
@@ -134,34 +134,61 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
     """Classify picture files in one batch; one dict per file, in order.
 
     A file that cannot be read gets ``{"file", "error"}``; the others
-    ``{"file", "prediction", "votes", "neighbours"}``, each neighbour as
-    :meth:`knn.origins.Neighbour.to_json` gives it, and the certainty's
-    fields (:meth:`knn.conformal.Certainty.to_json`) at ``level``.
+    ``{"file", "prediction", "votes", "neighbours"}`` for the whole picture
+    read as one digit, each neighbour as :meth:`knn.origins.Neighbour.to_json`
+    gives it, the certainty's fields (:meth:`knn.conformal.Certainty.to_json`)
+    at ``level``, and the picture read as a number (:mod:`knn.number`):
+    ``"digits"``, the string left to right ("7" for one digit), and
+    ``"parts"``, each digit's box (top, left, bottom, right in the picture),
+    prediction, votes, "not a digit" and neighbours.
     """
+    from knn.number import TooManyDigits, pieces
+
     space = refs.space
     k = space.default_k if k is None else k
     check_level(level)
     calibration = calibrate(refs)
-    results, queries, ok = [], [], []
+    results, queries, owner = [], [], []  # owner: (result row, None for the whole picture or the part's number)
+    boxes = {}
     for p in paths:
         try:
             with open(p, "rb") as f:
-                queries.append(space.read(f.read()).centred)
-            ok.append(len(results))
-            results.append({"file": str(p)})
-        except (OSError, ImageError) as e:
+                data = f.read()
+            whole = space.read(data).centred
+            parts, inks = pieces(read_image(data))
+        except (OSError, ImageError, TooManyDigits) as e:
             msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             results.append({"file": str(p), "error": msg})
+            continue
+        row = len(results)
+        results.append({"file": str(p)})
+        queries.append(whole)
+        owner.append((row, None))
+        boxes[row] = [part.box for part in parts]
+        if len(parts) > 1:
+            queries += [space.read(ink).centred for ink in inks]
+            owner += [(row, j) for j in range(len(inks))]
     if queries:
         n = max(k, min(reach, len(refs)))
         dist, pos, nlabels = refs.index.neighbours(space.vectors(np.stack(queries)), n)
         labels, shares = vote(nlabels[:, :k], dist[:, :k], voting)
         certain = calibration.assess(dist, nlabels, np.stack(queries), refs.pictures(pos))
-        for j, r in enumerate(ok):
-            results[r].update(prediction=int(labels[j]), votes=[round(float(v), 4) for v in shares[j]],
-                              neighbours=[nb.to_json() for nb in refs.neighbours(dist[j, :k], pos[j, :k])],
-                              **certain[j].to_json(level))
+        read = {}
+        for j, (row, part) in enumerate(owner):
+            read[row, part] = dict(
+                prediction=int(labels[j]), votes=[round(float(v), 4) for v in shares[j]],
+                neighbours=[nb.to_json() for nb in refs.neighbours(dist[j, :k], pos[j, :k])],
+                **certain[j].to_json(level))
+        for row, found in boxes.items():
+            results[row].update(read[row, None])
+            each = [read[row, None]] if len(found) == 1 else [read[row, j] for j in range(len(found))]
+            results[row]["digits"] = "".join(str(r["prediction"]) for r in each)
+            results[row]["parts"] = [{"box": list(map(int, b)), **{f: r[f] for f in PART_FIELDS}}
+                                     for b, r in zip(found, each)]
     return results
+
+
+PART_FIELDS = ("prediction", "votes", "not_a_digit", "prediction_set", "neighbours")  # what predict gives per digit
 
 
 def neighbours_csv(ans: Answer) -> str:

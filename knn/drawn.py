@@ -78,12 +78,23 @@ def render(segments, width: float, size: float, centre: tuple, slant: float = 0.
     canvas, sheared by ``slant`` and centred at ``centre`` (canvas px), then
     drawn white with a round pen ``width`` px wide. Returns uint8 (280, 280).
     """
+    lines = to_canvas(segments, size, centre, slant)
+    return pen(lines, [width] * len(lines), (CANVAS, CANVAS))
+
+
+def pen(lines, widths, shape: tuple) -> np.ndarray:
+    """Polylines in canvas px, each with its pen width, drawn as the canvas draws them.
+
+    White on a black (height, width) = ``shape`` canvas, with round caps and
+    joins, anti-aliased by drawing at SUPERSAMPLE times the size and
+    averaging down. A one-point line is a dot. Returns uint8 ``shape``.
+    """
     f = SUPERSAMPLE
-    img = Image.new("L", (CANVAS * f, CANVAS * f), 0)
+    img = Image.new("L", (shape[1] * f, shape[0] * f), 0)
     draw = ImageDraw.Draw(img)
-    r = width * f / 2
-    for line in to_canvas(segments, size, centre, slant):
-        xy = line * f
+    for line, width in zip(lines, widths):
+        xy = np.asarray(line, np.float64).reshape(-1, 2) * f
+        r = width * f / 2
         if len(xy) > 1:
             draw.line([tuple(p) for p in xy], fill=255, width=max(1, round(width * f)), joint="curve")
         for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:

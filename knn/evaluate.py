@@ -33,6 +33,7 @@ from knn.conformal import DIGIT_LEVEL, LEVEL, REACH, calibrate, check_level, cov
 from knn.data import Mnist, subset
 from knn.drawn import BROWSER_DIGITS, WIDTHS, drawings
 from knn.engine import vote
+from knn.preprocess import read_image
 from knn.references import References
 
 TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
@@ -345,3 +346,97 @@ def evaluate_scans(refs: References, scans: list, k: Optional[int] = None, votin
         confusion=confusion.tolist(), level=level, **set_figures(p_values, likeness, labels, level),
         predictions=predictions, labels=labels, images=images, p_values=p_values, likeness=likeness,
     )
+
+
+@dataclass
+class NumberEvaluation(Report):
+    """How strings of digits (one picture each) were read: exactly, by length, and split into the right count."""
+
+    set: str  # "pen numbers" or "scan numbers"
+    n: int  # strings of two or more digits
+    exact: float  # share of them read exactly
+    by_length: dict  # digits in the string -> share read exactly
+    split_right: float  # share split into as many digits as they have
+    digit_accuracy: float  # digits read right, among the strings split right
+    single: float  # single digits read through the number path
+    single_whole: float  # the same single digits read as one digit
+    n_single: int
+    k: int
+    space: str
+    seconds: float  # composing, splitting, reading, search, vote and certainty
+    truths: list
+    readings: list
+
+
+def evaluate_numbers(refs: References, items, set_name: str, k: Optional[int] = None, voting: str = "uniform",
+                     progress: Progress = None, total: Optional[int] = None) -> NumberEvaluation:
+    """Read (picture, true string) pairs as the page's Number mode does, every digit of every string in one batch.
+
+    Strings of one digit are also read whole, as the digit path does, to show
+    that splitting costs single digits nothing.
+    """
+    from knn.number import pieces
+
+    space = refs.space
+    k = space.default_k if k is None else k
+    start = time.perf_counter()
+    truths, counts, images, whole = [], [], [], []
+    for j, (picture, truth) in enumerate(items):
+        ink = read_image(picture)
+        _, inks = pieces(ink)
+        images += [space.read(p).centred for p in inks]
+        counts.append(len(inks))
+        truths.append(truth)
+        if len(truth) == 1:
+            whole.append(space.read(picture).centred)
+        if progress and j % 50 == 0:
+            progress(j, total or j + 1)
+    images = np.stack(images)
+    predictions, _, _ = classify_with_certainty(refs, space.vectors(images), images, k, voting, certainty=False)
+    symbols = predictions.astype(str)
+    ends = np.cumsum(counts)
+    readings = ["".join(symbols[e - c:e]) for e, c in zip(ends, counts)]
+    many = [(t, r) for t, r in zip(truths, readings) if len(t) > 1]
+    singles = [(t, r) for t, r in zip(truths, readings) if len(t) == 1]
+    lengths = sorted({len(t) for t, _ in many})
+    split = [(t, r) for t, r in many if len(r) == len(t)]
+    if whole:
+        w = np.stack(whole)
+        wp, _, _ = classify_with_certainty(refs, space.vectors(w), w, k, voting, certainty=False)
+        single_whole = float(np.mean([t == str(p) for (t, _), p in zip(singles, wp)]))
+    else:
+        single_whole = float("nan")
+    return NumberEvaluation(
+        set=set_name, n=len(many), exact=float(np.mean([t == r for t, r in many])) if many else float("nan"),
+        by_length={n: float(np.mean([t == r for t, r in many if len(t) == n])) for n in lengths},
+        split_right=len(split) / max(1, len(many)),
+        digit_accuracy=float(np.mean([a == b for t, r in split for a, b in zip(t, r)])) if split else float("nan"),
+        single=float(np.mean([t == r for t, r in singles])) if singles else float("nan"),
+        single_whole=single_whole, n_single=len(singles), k=k, space=space.name,
+        seconds=time.perf_counter() - start, truths=truths, readings=readings)
+
+
+def pen_numbers(digits: list, n: int, seed: int = 0, widths=WIDTHS, lengths=(1, 2, 3, 4)):
+    """Yield n (picture, true string) pairs: one writer's pen digits written as a number, lengths and pen
+    widths round robin (:func:`knn.pen.pen_number`)."""
+    from knn.pen import pen_number
+
+    rng = np.random.default_rng(seed)
+    by_writer = {}
+    for d in digits:
+        by_writer.setdefault(d.writer, []).append(d)
+    writers = sorted(by_writer)
+    for j in range(n):
+        mine = by_writer[writers[int(rng.integers(len(writers)))]]
+        chosen = [mine[int(i)] for i in rng.choice(len(mine), lengths[j % len(lengths)], replace=False)]
+        yield pen_number(chosen, rng, widths[(j // len(lengths)) % len(widths)]), "".join(str(d.label) for d in chosen)
+
+
+def scan_numbers(scans: list, n: int, seed: int = 0, lengths=(1, 2, 3, 4)):
+    """Yield n (upload bytes, true string) pairs: scans side by side (:func:`knn.scans.scan_number`)."""
+    from knn.scans import scan_number
+
+    rng = np.random.default_rng(seed)
+    for j in range(n):
+        chosen = [scans[int(i)] for i in rng.choice(len(scans), lengths[j % len(lengths)], replace=False)]
+        yield scan_number(chosen, rng), "".join(str(s.label) for s in chosen)

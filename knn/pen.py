@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 
 from knn.data import SHARED, DataError, find_file, read_gzip_text
-from knn.drawn import WIDTHS, place
+from knn.drawn import WIDTHS, pen, place
 
 FILE = "pendigits-orig.tra.gz"
 WRITER_GROUPS = {"writers 1-10": range(1, 11), "writers 11-30": range(11, 31)}
@@ -98,3 +98,28 @@ def pen_drawings(digits: list, widths=WIDTHS, seed: int = 0, n: Optional[int] = 
         d = digits[int(i)]
         w = widths[j % len(widths)]
         yield place(rng, d.strokes, d.label, w, f"pen writer {d.writer}", slant_range=0.0), d.writer
+
+
+def pen_number(digits: list, rng, width: float) -> np.ndarray:
+    """Pen digits (one writer's, in order) written left to right as one number on a black canvas.
+
+    Every digit is scaled to one height (120-190 px, each within 10%), with a
+    gap of 15-40% of the height plus the pen's width between neighbours and
+    a little vertical wander, and drawn with a round pen ``width`` px wide.
+    Returns uint8 (height, width), white on black, as the page's wide canvas gives it.
+    """
+    height = float(rng.uniform(120, 190))
+    margin = width + 12
+    lines, x = [], margin
+    for d in digits:
+        pts = np.concatenate(d.strokes)
+        lo, hi = pts.min(0), pts.max(0)
+        h = height * float(rng.uniform(0.9, 1.1))
+        s = h / max(hi[1] - lo[1], 0.5 * (hi[0] - lo[0]), 1e-9)
+        dy = float(rng.uniform(-0.06, 0.06)) * height
+        for stroke in d.strokes:
+            lines.append((stroke - lo) * s + [x, margin + dy + (height - h) / 2 + 0.06 * height])
+        x += (hi[0] - lo[0]) * s + width + float(rng.uniform(0.15, 0.4)) * height
+    x += margin - float(rng.uniform(0.15, 0.4)) * height
+    shape = (int(np.ceil(height * 1.25 + 2 * margin)), int(np.ceil(x)))
+    return pen(lines, [width] * len(lines), shape)

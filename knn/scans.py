@@ -69,3 +69,20 @@ def as_upload(scan: Scan, side: int = UPLOAD_SIDE, quality: int = JPEG_QUALITY) 
     buf = io.BytesIO()
     paper.resize((side, side), Image.Resampling.BILINEAR).save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+def scan_number(scans: list, rng, scale: int = UPLOAD_SIDE // SIDE, quality: int = JPEG_QUALITY) -> bytes:
+    """Scans side by side as one upload: gaps of 2-5 scan pixels, a pixel of vertical wander, enlarged
+    ``scale`` times, dark ink on light paper, JPEG."""
+    gaps = rng.integers(2, 6, len(scans) - 1)
+    width = SIDE * len(scans) + int(gaps.sum()) + 8
+    ink = np.zeros((SIDE + 8, width), np.float32)
+    x = 4
+    for j, s in enumerate(scans):
+        y = 4 + int(rng.integers(-1, 2))
+        ink[y:y + SIDE, x:x + SIDE] = np.maximum(ink[y:y + SIDE, x:x + SIDE], s.image)
+        x += SIDE + (int(gaps[j]) if j < len(gaps) else 0)
+    paper = Image.fromarray(np.rint(255 * (1 - ink)).astype(np.uint8))
+    buf = io.BytesIO()
+    paper.resize((width * scale, (SIDE + 8) * scale), Image.Resampling.BILINEAR).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()

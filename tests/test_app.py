@@ -19,7 +19,7 @@ def test_empty_canvas_shows_a_prompt(app):
 
 
 def test_random_test_digit_is_classified(app, mnist):
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     assert not app.exception
     assert len(prediction(app)) == 1
     app.button(key="random").click().run()
@@ -27,7 +27,7 @@ def test_random_test_digit_is_classified(app, mnist):
 
 
 def test_controls_change_the_answer(app, mnist):
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     app.session_state.test_row = 8  # a 5 that 1-NN reads, whose 25 neighbours hold other digits
     app.run()
     app.slider(key="k").set_value(25).run()
@@ -54,7 +54,7 @@ def test_bad_upload_shows_a_clear_message(monkeypatch, app):
     assert not app.exception
     assert any("Nothing drawn" in i.value for i in app.info)
     # the page keeps working
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     assert len(prediction(app)) == 1
 
 
@@ -71,7 +71,7 @@ def test_missing_data_is_reported(monkeypatch, tmp_path):
 
 
 def test_teach_it_makes_the_drawing_its_own_nearest_neighbour(app):
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     app.session_state.test_row = 8
     app.run()
     assert not any("yours" in c for c in captions(app))
@@ -85,7 +85,7 @@ def test_teach_it_makes_the_drawing_its_own_nearest_neighbour(app):
     assert any("★ yours · 0" in c for c in captions(app))
     # a second visitor (a fresh session) does not see it
     other = AppTest.from_file(APP, default_timeout=600).run()
-    other.radio(key="input").set_value("MNIST test digit").run()
+    other.radio(key="input").set_value("MNIST").run()
     other.session_state.test_row = 8
     other.run()
     assert not any("yours" in c for c in captions(other))
@@ -98,7 +98,7 @@ def test_taught_digits_are_capped(app, monkeypatch):
     from ui import session
 
     monkeypatch.setattr(session, "MAX_TAUGHT", 2)
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     for _ in range(3):
         app.button(key="teach").click().run()
     assert not app.exception
@@ -107,13 +107,13 @@ def test_taught_digits_are_capped(app, monkeypatch):
 
 
 def test_neighbours_download_as_csv(app):
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     assert len(app.get("download_button")) == 1
 
 
 def test_compare_learned_features_or_pixels(app):
     """The default compares learned features; pixels bring back the pixel pipelines and their steps."""
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     app.session_state.test_row = 0  # a 7
     app.run()
     assert app.radio(key="family").value == "learned features" and app.slider(key="k").value == 7
@@ -143,7 +143,7 @@ def test_missing_weights_are_reported(monkeypatch, app, tmp_path):
     assert not at.exception
     assert any("learned features are not available" in e.value and "python -m knn train" in e.value for e in at.error)
     at.radio(key="family").set_value("pixels").run()  # the pixel spaces still work
-    at.radio(key="input").set_value("MNIST test digit").run()
+    at.radio(key="input").set_value("MNIST").run()
     assert not at.exception and len(prediction(at)) == 1
     monkeypatch.undo()
     learned.embedder.cache_clear()
@@ -166,7 +166,7 @@ def test_searches_run_on_the_shared_workers(app, monkeypatch):
 
     real = answer.answer
     monkeypatch.setattr(answer, "answer", spy)
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     for _ in range(3):
         app.button(key="random").click().run()
     assert not app.exception and len(prediction(app)) == 1
@@ -176,7 +176,7 @@ def test_searches_run_on_the_shared_workers(app, monkeypatch):
 
 
 def test_the_answer_says_how_sure_it_is(app, mnist):
-    app.radio(key="input").set_value("MNIST test digit").run()
+    app.radio(key="input").set_value("MNIST").run()
     app.session_state.test_row = 0  # a 7
     app.run()
     assert prediction(app) == ["7"]
@@ -199,4 +199,4 @@ def test_a_star_is_not_a_digit(monkeypatch, app):
     assert not app.exception
     assert prediction(app) == ["not a digit"]
     assert any("does not look like a digit" in m.value for m in app.markdown)
-    assert any(s.value.startswith("The 7 nearest") for s in app.subheader)  # its neighbours still show why
+    assert any("The 7 nearest training digits" in m.value for m in app.markdown)  # its neighbours still show why

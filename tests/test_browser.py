@@ -276,3 +276,129 @@ def test_eight_big_uploads_at_once(page, server, server_process, tmp_path):
     print(f"eight 40-megapixel uploads at once: read {said}; server {before:.0f} MB before, peak {peak:.0f} MB")
     assert said == ["7"] * 8
     assert peak - before <= 1500, (before, peak)
+
+
+# ---- the lecture hall: a phone drawn on by finger, a projector, a drawing shared by link ----
+
+PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+def in_view(pg, locator) -> bool:
+    """Whether the element lies wholly inside the viewport as it is now (nothing scrolled)."""
+    box = locator.bounding_box()
+    view = pg.viewport_size
+    return box is not None and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= view["height"] \
+        and box["x"] + box["width"] <= view["width"]
+
+
+def touch_draw(pg, cdp, strokes):
+    """Strokes drawn by one finger: CDP touch events at the canvas's place on the screen."""
+    box = pg.locator("canvas.upper-canvas").bounding_box()
+    for pts in strokes:
+        xy = [(box["x"] + x, box["y"] + y) for x, y in pts]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xy[0][0], "y": xy[0][1]}]})
+        for (x0, y0), (x1, y1) in zip(xy, xy[1:]):
+            for t in (0.25, 0.5, 0.75, 1.0):
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                    {"x": x0 + t * (x1 - x0), "y": y0 + t * (y1 - y0)}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+@pytest.fixture(scope="module")
+def ten_pen_digits():
+    """Ten real pen digits, a seeded draw of one per digit from the 30 writers (none of them in the index)."""
+    from knn.pen import load_pendigits
+
+    pen = load_pendigits()
+    rng = __import__("numpy").random.default_rng(0)
+    return [d for y in range(10) for d in [pen[int(rng.choice([i for i, p in enumerate(pen) if p.label == y]))]]]
+
+
+def test_a_phone_reads_ten_pen_digits_drawn_by_finger(page, server, ten_pen_digits):
+    """390x844, touch: each digit drawn with a finger; its prediction, the canvas and the first neighbour all on
+    screen at once; the page's own Clear between digits (the canvas toolbar shows only on hover)."""
+    from knn.drawn import to_canvas
+
+    phone = page.context.browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True,
+                                             device_scale_factor=2)
+    pg = phone.new_page()
+    pg.goto(server)
+    pg.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+    cdp = phone.new_cdp_session(pg)
+    read, together = [], []
+    for j, d in enumerate(ten_pen_digits):
+        if j:
+            pg.get_by_role("button", name="Clear").tap()
+            pg.get_by_text("Draw a digit (0").wait_for(timeout=30_000)
+            pg.locator("canvas.upper-canvas").wait_for(timeout=30_000)
+        strokes = [[tuple(p) for p in line] for line in to_canvas(d.strokes, 0.7, (140, 140))]
+        touch_draw(pg, cdp, strokes)
+        read.append(read_prediction(pg))
+        first = pg.locator("figure.knn-pic").first
+        first.wait_for(timeout=30_000)
+        pg.wait_for_timeout(300)
+        metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
+        together.append(in_view(pg, pg.locator("canvas.upper-canvas")) and in_view(pg, metric) and in_view(pg, first))
+        if j == 4:
+            pg.screenshot(path=str(ROOT / "artifacts" / "phone.png"))
+    phone.close()
+    labels = [str(d.label) for d in ten_pen_digits]
+    print("phone: labels", labels, "read", read, "all on screen", together)
+    assert sum(r == t for r, t in zip(read, labels)) >= 9, (labels, read)
+    assert all(together), together
+
+
+def test_a_projector_shows_the_neighbours(page, server):
+    """1280x720 with the sidebar open: after a mouse-drawn 7, the canvas, the prediction and the k nearest
+    training digits are all on screen."""
+    room = page.context.browser.new_context(viewport=PROJECTOR)
+    pg = room.new_page()
+    pg.goto(server)
+    pg.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+    draw(pg, DIGITS["7"])
+    assert read_prediction(pg) == "7"
+    pg.locator("figure.knn-pic").first.wait_for(timeout=30_000)
+    pg.wait_for_timeout(800)
+    figures = pg.locator("figure.knn-pic")
+    metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
+    shown = [in_view(pg, figures.nth(j)) for j in range(7)]
+    together = in_view(pg, pg.locator("canvas.upper-canvas")) and in_view(pg, metric)
+    pg.screenshot(path=str(ROOT / "artifacts" / "projector.png"))
+    room.close()
+    assert together and all(shown), (together, shown)
+
+
+def test_a_drawing_shared_by_link(page, server):
+    """Draw, Share, open the link in another browser: the same drawing on its canvas and the same answer."""
+    desk = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = desk.new_page()
+    pg.goto(server)
+    pg.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+    draw(pg, DIGITS["7"])
+    said = read_prediction(pg)
+    pg.wait_for_timeout(800)
+    first = captions(pg)[:7]
+    pg.get_by_role("button", name="Share").click()
+    code = pg.locator('[data-testid="stCode"]').filter(has_text="?drawing=")
+    code.wait_for(timeout=30_000)
+    link = code.inner_text().strip()
+    assert link.startswith(server) and "?drawing=" in link and len(link) < 2000, link
+    assert "drawing=" in pg.url  # the address itself now names the drawing
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other.goto(link)
+    other.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+    assert read_prediction(other) == said
+    other.wait_for_timeout(800)
+    assert captions(other)[:7] == first  # the same neighbours at the same distances
+    ink = other.locator("canvas.dc-canvas.lower-canvas").evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s; }")
+    assert ink > 255 * 2000, ink  # the strokes are on the canvas, not only in the answer
+    other.screenshot(path=str(ROOT / "artifacts" / "shared-link.png"))
+    other.context.close()
+    bad = desk.new_page()
+    bad.goto(server + "/?drawing=not-a-drawing")
+    bad.get_by_text("This link's drawing is damaged").wait_for(timeout=60_000)
+    assert bad.locator('[data-testid="stException"]').count() == 0
+    desk.close()

@@ -75,7 +75,7 @@ def test_map_places_the_last_drawing(eval_cache, monkeypatch):
     """Through the app's navigation: draw on the Draw page, then open the Evaluate page."""
     monkeypatch.setenv("KNN_CACHE", str(eval_cache))
     at = AppTest.from_file(APP, default_timeout=600).run()
-    at.radio(key="input").set_value("MNIST test digit").run()
+    at.radio(key="input").set_value("MNIST").run()
     at.switch_page(EVALUATE_PAGE).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["How good is nearest-neighbour, and where does it fail?"]

@@ -19,11 +19,15 @@ from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
 from knn.figures import by_k_html, difference_map, for_display, framed, votes_html
 from knn.origins import legends
+from knn.number import TooManyDigits, split
 from knn.preprocess import ImageError, NothingDrawn, read_image
+from knn.sketch import LinkError, pack, unpack
 from ui import resources, session
-from ui.widgets import PICTURES, draw_canvas, gallery, strip
+from ui.widgets import LAYOUT, PICTURES, draw_canvas, gallery, strip
 
-INPUTS = ["Draw", "Upload", "MNIST test digit"]
+INPUTS = ["Draw", "Number", "Upload", "MNIST"]  # MNIST: one of its test digits
+NUMBER_CANVAS = (720, 240)  # Number mode's canvas: room for a few digits written left to right
+LINK = "drawing"  # the query parameter that carries a shared drawing
 FAMILIES = spaces.families()  # "learned features" -> [learned], "pixels" -> [thicken, redraw, deskew, none]
 
 
@@ -67,7 +71,8 @@ def sidebar():
                               help="uniform: one vote each; distance: nearer neighbours count more, 1/(d+1).")
     n_train = st.sidebar.select_slider("Training digits", resources.TRAIN_SIZES, value=resources.TRAIN_SIZES[-1],
                                        key="n_train", help=f"The TF1 tutorial used {TUTORIAL['n_train']:,}.")
-    return space, k, metric, voting, n_train, level
+    stroke = st.sidebar.slider("Brush width", 8, 40, 18, key="stroke", help="The pen's width on the canvas, px.")
+    return space, k, metric, voting, n_train, level, stroke
 
 
 def percent(v: float) -> str:
@@ -119,17 +124,72 @@ def explainer():
         )
 
 
+def shared_link() -> None:
+    """Open a drawing shared by link (``?drawing=...``): once per link, on the canvas it was drawn on."""
+    text = st.query_params.get(LINK)
+    if not text or text == st.session_state.get("link_seen"):
+        return
+    st.session_state["link_seen"] = text
+    try:
+        sketch = unpack(text)
+    except LinkError as e:
+        st.session_state["link_error"] = str(e)
+        del st.query_params[LINK]
+        return
+    st.session_state["shared"] = sketch
+    st.session_state["input"] = "Number" if tuple(sketch.size) == NUMBER_CANVAS else "Draw"
+    st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+
+
+def canvas(stroke: int, size: tuple):
+    """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None."""
+    gen = st.session_state.setdefault("canvas_gen", 0)
+    shared = st.session_state.get("shared")
+    initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
+    sketch = draw_canvas(stroke, size, initial, key=f"canvas-{size[0]}-{gen}")
+    row = st.container(horizontal=True, gap="small")
+    row.button("Clear", icon=":material/ink_eraser:", key="clear", on_click=_clear)
+    share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
+                       help="A link that opens this drawing and its answer")
+    if sketch is not None:
+        try:
+            text = pack(sketch)
+        except LinkError as e:
+            if share:
+                st.warning(str(e))
+            return sketch
+        if share:
+            st.query_params[LINK] = text
+            st.session_state["link_seen"] = text
+        if st.query_params.get(LINK) == text:
+            base = (st.context.url or "").split("?")[0]
+            st.code(f"{base}?{LINK}={text}", language=None, wrap_lines=True)
+            st.caption("The link to this drawing (copy it with the icon): it opens the same drawing and answer.")
+        elif LINK in st.query_params:
+            del st.query_params[LINK]  # drawn on since: the address no longer names this drawing
+    return sketch
+
+
+def _clear() -> None:
+    """The page's Clear (the canvas's own toolbar shows only on hover, never by finger): a new, empty canvas."""
+    st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+    st.session_state.pop("shared", None)
+    if LINK in st.query_params:
+        del st.query_params[LINK]
+
+
 def picture_input(choice: str, stroke_width: int):
     """The picture to classify from the chosen input, or None (with a prompt shown)."""
     if choice == "Draw":
-        image = draw_canvas(stroke_width)
-        if image is None:
+        sketch = canvas(stroke_width, (CANVAS, CANVAS))
+        if sketch is None:
             st.info("Draw a digit (0–9) in the black square, as large as you like.")
-        return image
+            return None
+        return sketch.picture()
     if choice == "Upload":
-        up = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="upload")
+        up = st.file_uploader("A photo or scan of one digit, or of a number", type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="upload")
         if up is None:
-            st.info("Upload a PNG or JPEG of one handwritten digit.")
+            st.info("Upload a PNG or JPEG of a handwritten digit or number.")
             return None
         try:
             ink = read_image(up.getvalue())  # checked here, before anything tries to display it
@@ -167,34 +227,33 @@ def show_steps(ans):
 
 
 def show_answer(ans, level: float):
-    c1, c2 = st.columns([1, 2])
+    """The prediction, how sure, and the nearest training digits: what must be on screen with the canvas."""
     share = ans.shares[ans.prediction]
     k = len(ans.neighbours)
     if ans.certainty.not_a_digit:
-        c1.metric("Prediction", "not a digit", f"the vote says {ans.prediction}", delta_color="off", delta_arrow="off")
+        st.metric("Prediction", "not a digit", f"the vote says {ans.prediction}", delta_color="off", delta_arrow="off")
     else:
-        c1.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
+        st.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
                   delta_color="off", delta_arrow="off")
     headline, why = certainty_words(ans.certainty, ans.prediction, level)
-    c1.markdown(headline)
-    c1.caption(why)
-    c1.caption(f"Features, search, vote and certainty: {ans.seconds * 1000:.1f} ms")
-    c2.html(votes_html(ans.shares, ans.prediction))
-    flips = sum(a != b for a, b in zip(ans.by_k, ans.by_k[1:]))
-    c2.caption(f"The answer for every k from 1 to {len(ans.by_k)} (yours framed"
-               + (f"; a bar where it changes: {flips} time{'s' if flips > 1 else ''})" if flips else "; it never changes)"))
-    c2.html(by_k_html(ans.by_k, k))
-
-
-def show_neighbours(ans):
-    space = ans.space
-    st.subheader(f"The {len(ans.neighbours)} nearest training digits")
+    st.markdown(f"{headline} The {k} nearest training digits:")
     gallery([nb.picture for nb in ans.neighbours], [nb.label for nb in ans.neighbours],
-            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in ans.neighbours], ans.prediction)
-    notes = [f"Captions: label · training index · distance; {space.gallery_note}."]
+            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in ans.neighbours], ans.prediction, row=k <= 10)
+    notes = [f"Captions: label · training index · distance; {ans.space.gallery_note}."]
     if any(nb.label != ans.prediction for nb in ans.neighbours):
         notes.append("✗: label differs from the prediction.")
     st.caption(" ".join(notes + legends(nb.origin.kind for nb in ans.neighbours)))
+    st.caption(why)
+    st.html(votes_html(ans.shares, ans.prediction))
+    flips = sum(a != b for a, b in zip(ans.by_k, ans.by_k[1:]))
+    st.caption(f"The answer for every k from 1 to {len(ans.by_k)} (yours framed"
+               + (f"; a bar where it changes: {flips} time{'s' if flips > 1 else ''})" if flips else "; it never changes)"))
+    st.html(by_k_html(ans.by_k, k))
+    st.caption(f"Features, search, vote and certainty: {ans.seconds * 1000:.1f} ms")
+
+
+def show_others(ans):
+    """The neighbours as CSV, the nearest of every other digit, and where a distance comes from."""
     st.download_button("Download the neighbours (CSV)", neighbours_csv(ans), file_name="neighbours.csv",
                        mime="text/csv", key="csv", on_click="ignore")
     if ans.others:
@@ -206,6 +265,28 @@ def show_neighbours(ans):
                    "much closer to it. Pick one below to see where the difference lies. "
                    + " ".join(legends(o.origin.kind for o in ans.others)))
     difference(ans)
+
+
+def show_number(number, level: float):
+    """A picture read as a number: the string, then every digit with its own answer and nearest digits."""
+    st.metric("Number", number.digits, f"{len(number.answers)} digit{'s' if len(number.answers) > 1 else ''}, "
+              "read left to right", delta_color="off", delta_arrow="off")
+    doubtful = [j for j, a in enumerate(number.answers, 1) if a.certainty.not_a_digit]
+    if doubtful:
+        st.warning("Digit " + ", ".join(map(str, doubtful)) + " does not look like a digit: its vote is shown, "
+                   "and its neighbours below show how unlike them it is.")
+    for j, a in enumerate(number.answers, 1):
+        headline, _ = certainty_words(a.certainty, a.prediction, level)
+        c1, c2 = st.columns([1, 5])
+        c1.html(strip([a.image], [f"digit {j}: read {a.prediction}"], width=72))
+        c2.markdown(f"**Digit {j}: {a.prediction}** ({a.shares[a.prediction]:.0%} of {len(a.neighbours)} votes). "
+                    + headline.replace("**", ""))
+        gallery([nb.picture for nb in a.neighbours], [nb.label for nb in a.neighbours],
+                [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in a.neighbours], a.prediction, size=56,
+                where=c2)
+    st.caption("Each digit is cut out where the ink leaves a gap along the line (strokes that share most of their "
+               "width, like a 5's flag or a crossed 7, stay one digit), then read alone, as a single drawing is. "
+               f"Captions: label · training index · distance; {number.answers[0].space.gallery_note}.")
 
 
 @st.fragment
@@ -263,21 +344,61 @@ LIGHT = """<style>
 </style>"""  # no fades or spinners: every visitor's browser redraws the page on each stroke, many on one machine
 
 
+def read_number(refs, picture, k, voting, space, metric, level) -> bool:
+    """Read a picture as a number and show it; False if it holds one digit (the caller reads it as one)."""
+    from knn.number import read_number as read
+
+    try:
+        number = resources.run(read, refs, picture, k, voting, session.taught(space, metric))
+    except NothingDrawn:
+        st.info("Nothing drawn yet: the picture has no ink.")
+        return True
+    except TooManyDigits as e:
+        st.error(f"{e} Write a shorter number, with a gap between digits.")
+        return True
+    except ImageError as e:
+        st.error(f"That picture cannot be read: {e}")
+        return True
+    show_number(number, level)
+    return True
+
+
 def main():
-    st.html(LIGHT + PICTURES)
+    st.html(LIGHT + PICTURES + LAYOUT)
     st.title("✍️ Nearest-neighbour digits")
-    st.caption("Draw a digit. An exact k-nearest-neighbour search over MNIST's training digits reads it, and shows you why.")
-    space, k, metric, voting, n_train, level = sidebar()
+    st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
+            "MNIST's training digits reads it, and shows you why.</p>")
+    space, k, metric, voting, n_train, level, stroke = sidebar()
+    shared_link()
+    if "link_error" in st.session_state:
+        st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
     with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
         refs = resources.references(n_train, metric, space.name)
-    explainer()
-    left, right = st.columns([1, 1.4], gap="large")
+    choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
+    if choice == "Number":
+        sketch = canvas(stroke, NUMBER_CANVAS)
+        if sketch is None:
+            st.info("Write a number left to right, with a small gap between digits (your birth year, say).")
+        else:
+            read_number(refs, sketch.picture(), k, voting, space, metric, level)
+        explainer()
+        return
+    left, right = st.columns([1, 1.4], gap="medium")
     with left:
-        choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
-        stroke = st.slider("Brush width", 8, 40, 18, key="stroke") if choice == "Draw" else 18
         picture = picture_input(choice, stroke)
     if picture is None:
+        explainer()
         return
+    if choice == "Upload":
+        try:
+            several = len(split(read_image(picture))) > 1
+        except (ImageError, TooManyDigits):
+            several = True  # read_number says what is wrong
+        if several:
+            with right:
+                read_number(refs, picture, k, voting, space, metric, level)
+            explainer()
+            return
     try:
         ans = resources.answer(refs, picture, k, voting, session.taught(space, metric))
     except NothingDrawn:
@@ -288,9 +409,10 @@ def main():
         return
     with right:
         show_answer(ans, level)
-        show_steps(ans)
-        teach_it(ans)
-    show_neighbours(ans)
+    show_others(ans)
+    show_steps(ans)
+    teach_it(ans)
+    explainer()
     session.remember(ans)  # for the Evaluate page's map
 
 

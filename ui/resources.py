@@ -96,4 +96,9 @@ def _workers() -> ThreadPoolExecutor:
 
 def answer(refs, picture, k: int, voting: str, taught=None):
     """:func:`knn.answer.answer` for one visitor's picture, run on the shared workers."""
-    return _workers().submit(answers.answer, refs, picture, k, voting, taught).result()
+    return run(answers.answer, refs, picture, k, voting, taught)
+
+
+def run(read, *args):
+    """``read(*args)`` on the shared workers (a search of a visitor's picture); its result, or its exception."""
+    return _workers().submit(read, *args).result()

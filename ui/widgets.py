@@ -1,4 +1,4 @@
-"""Widgets the pages share: the drawing canvas (one adapter that knows its quirks) and the digit gallery."""
+"""Widgets the pages share: the drawing canvas (one adapter that knows its quirks), the digit gallery, the layout."""
 
 from __future__ import annotations
 
@@ -9,54 +9,75 @@ import streamlit as st
 
 from knn.drawn import CANVAS
 from knn.figures import data_uri, for_display
+from knn.sketch import from_fabric
 
 
-def draw_canvas(stroke_width: int):
-    """The drawing area; returns the drawing as an RGBA array, or None if empty.
+def draw_canvas(stroke_width: int, size: tuple = (CANVAS, CANVAS), initial=None, key: str = "canvas"):
+    """The drawing area; returns the drawing as a :class:`knn.sketch.Sketch`, or None if empty.
 
-    streamlit-drawable-canvas 0.13 quirks, kept here: pixels come back only with
-    ``return_image_data=True``; ``image_data`` is None until the first stroke
-    and may be larger than the canvas on high-DPI screens (the preprocessing
-    does not care); its toolbar (undo, redo, reset) is always on.
+    The page reads the strokes the canvas sends (fabric.js paths), drawn on
+    the server by :meth:`knn.sketch.Sketch.picture`, not the canvas's own
+    bitmap: no picture travels on each stroke, and a drawing shared by link
+    is read exactly as it was drawn. ``initial`` (a Sketch) is shown on the
+    canvas when it is first drawn under ``key``; a new ``key`` starts an
+    empty canvas. streamlit-drawable-canvas 0.13 quirk, kept here: its
+    toolbar (undo, redo, reset) only shows while the pointer hovers over it,
+    so on a phone the page's own Clear button is the way to start again.
     """
     from streamlit_drawable_canvas import st_canvas
 
     result = st_canvas(
         stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
-        width=CANVAS, height=CANVAS, drawing_mode="freedraw", return_image_data=True,
-        update_streamlit=True, key="canvas",
+        width=size[0], height=size[1], drawing_mode="freedraw", return_image_data=False,
+        initial_drawing=None if initial is None else initial.to_fabric(), update_streamlit=True, key=key,
     )
-    objects = (result.json_data or {}).get("objects") or []
-    return result.image_data if objects else None
+    sketch = from_fabric(result.json_data, size)
+    return sketch if len(sketch) else None
 
 
-def strip(pictures, captions, width: int = 84) -> str:
+def strip(pictures, captions, width: int = 84, row: bool = False) -> str:
     """HTML: pictures side by side, ``width`` px wide, each with its caption under it.
 
     The pictures travel inside the page's own message as PNG ``data:`` URIs,
     not as files the browser fetches one request each, and small ones go as
     they are (a 28x28 digit is 28x28): the browser enlarges them with crisp
-    pixels. Larger ones are first shrunk to ``width``.
+    pixels. Larger ones are first shrunk to ``width``. A ``row`` stays one
+    row on a narrow screen, its pictures shrinking to fit.
     """
     cells = "".join(
         f'<figure class="knn-pic" style="width:{width}px"><img src="{data_uri(for_display(p, width))}" width="{width}" '
         f'alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
         for p, c in zip(pictures, captions))
-    return f'<div class="knn-strip">{cells}</div>'
+    return f'<div class="knn-strip{" knn-row" if row else ""}">{cells}</div>'
 
 
-def gallery(images, labels, captions, prediction=None, size: int = 84):
+def gallery(images, labels, captions, prediction=None, size: int = 84, row: bool = False, where=st):
     """28x28 digits side by side, captioned "label · caption"; a ✗ marks labels other than ``prediction``."""
     marks = ["" if prediction is None or y == prediction else " ✗" for y in labels]
-    st.html(strip([np.asarray(im, np.uint8).reshape(28, 28) for im in images],
-                     [f"{y}{m} · {c}" for y, m, c in zip(labels, marks, captions)], size))
+    where.html(strip([np.asarray(im, np.uint8).reshape(28, 28) for im in images],
+                     [f"{y}{m} · {c}" for y, m, c in zip(labels, marks, captions)], size, row))
 
 
 # How the strips look: crisp enlarged pixels with a thin frame, captions small and centred.
 PICTURES = """<style>
 .knn-strip { display: flex; flex-wrap: wrap; gap: 10px 8px; }
-.knn-pic { margin: 0; text-align: center; }
-.knn-pic img { image-rendering: pixelated; outline: 1px solid #5a6270; height: auto; }
+.knn-pic { margin: 0; text-align: center; flex: 0 1 auto; min-width: 0; }
+.knn-pic img { image-rendering: pixelated; outline: 1px solid #5a6270; height: auto; max-width: 100%; }
 .knn-pic figcaption { font-size: 0.8em; opacity: 0.75; line-height: 1.3; margin-top: 3px; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
+.knn-row { flex-wrap: nowrap; }
+@media (max-width: 640px) { .knn-row { gap: 6px 4px; } .knn-row figcaption { font-size: 0.62em; } }
+</style>"""
+
+# The room's layout: the canvas, the answer and the first neighbours on one screen of a phone (390x844)
+# or a projector (1280x720): less padding than Streamlit's, a smaller title on a phone.
+LAYOUT = """<style>
+[data-testid="stMainBlockContainer"] { padding: 3.6rem 2rem 3rem; }
+h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding: 3.4rem 0.9rem 2rem; }
+  h1 { font-size: 1.35rem !important; padding: 0 0 0.1rem !important; }
+  .knn-tagline { display: none; }
+  [data-testid="stMetricValue"] { font-size: 1.9rem; }
+}
 </style>"""
