@@ -33,7 +33,7 @@ def profile(runs: int = 20, top: int = 25, sort: str = "cumulative") -> str:
     shared = ScriptCache()
     app_test.ScriptCache = lambda: shared  # compile once, as a server does
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
-    at.radio(key="input").set_value("MNIST test digit").run()
+    at.radio(key="input").set_value("MNIST").run()
     for row in range(3):  # warm: compiled kernels, caches
         at.session_state.test_row = row
         at.run()

@@ -31,6 +31,7 @@ from knn.drawn import pen
 
 QUANTUM = 4  # points are kept in quarter pixels
 MIN_STEP = 1.0  # canvas px: a point nearer than this to the last one kept is dropped (the last point stays)
+MOVED = 2.0  # canvas px: a stroke whose place differs more than this from its points' was moved in edit mode
 MAX_STROKES = 64
 MAX_POINTS = 4000  # in all strokes together
 MAX_LINK = 8000  # characters of packed text a link may carry
@@ -123,21 +124,27 @@ def _flatten(path) -> np.ndarray:
 def _placed(obj: dict, pts: np.ndarray) -> np.ndarray:
     """A path's own points -> canvas px, through the object's scale, flip, rotation and position.
 
-    fabric keeps a path's points as drawn and places the object by its centre
-    (``left``, ``top`` with origin "center"): a stroke never moved is where
-    its points are; one dragged in edit mode moves with its centre.
+    fabric keeps a path's points as drawn and places the object by the centre
+    of its bounds (``left``, ``top`` with origin "center"). A stroke never
+    moved is where its points are, and is taken so: fabric's bounds of a
+    curve differ from these points' by up to a pixel, which would shift it.
+    One dragged, scaled or turned in the canvas's edit mode is moved with its
+    centre.
     """
     lo, hi = pts.min(0), pts.max(0)
-    own = pts - (lo + hi) / 2
+    mid = (lo + hi) / 2
     sx = float(obj.get("scaleX", 1) or 1) * (-1 if obj.get("flipX") else 1)
     sy = float(obj.get("scaleY", 1) or 1) * (-1 if obj.get("flipY") else 1)
-    a = np.radians(float(obj.get("angle", 0) or 0))
-    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    centre = np.array([float(obj.get("left", 0)), float(obj.get("top", 0))])
+    angle = float(obj.get("angle", 0) or 0)
+    centre = np.array([float(obj.get("left", mid[0])), float(obj.get("top", mid[1]))])
     if obj.get("originX", "center") != "center" or obj.get("originY", "center") != "center":
         box = (hi - lo + float(obj.get("strokeWidth", 0))) * np.abs([sx, sy])
         centre = centre + box / 2 * [obj.get("originX") != "center", obj.get("originY") != "center"]
-    return (own * [sx, sy]) @ rot.T + centre
+    if sx == 1 and sy == 1 and angle == 0 and np.all(np.abs(centre - mid) < MOVED):
+        return pts
+    a = np.radians(angle)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return ((pts - mid) * [sx, sy]) @ rot.T + centre
 
 
 def from_fabric(drawing, size: tuple) -> Sketch:
@@ -192,6 +199,8 @@ def unpack(text: str) -> Sketch:
         raise LinkError("This link's drawing is damaged (it may have been cut short when copied).") from None
     if len(raw) > most or inflate.unconsumed_tail:
         raise LinkError("This link's drawing is larger than any drawing the page shares.")
+    if not inflate.eof:
+        raise LinkError("This link's drawing is damaged (it may have been cut short when copied).")
     if len(raw) < _HEAD.size:
         raise LinkError("This link's drawing is damaged (it may have been cut short when copied).")
     version, width, height, n = _HEAD.unpack_from(raw)

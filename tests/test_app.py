@@ -200,3 +200,57 @@ def test_a_star_is_not_a_digit(monkeypatch, app):
     assert prediction(app) == ["not a digit"]
     assert any("does not look like a digit" in m.value for m in app.markdown)
     assert any("The 7 nearest training digits" in m.value for m in app.markdown)  # its neighbours still show why
+
+
+def _sketch(size, lines, width=18.0):
+    from knn.sketch import Sketch
+
+    return Sketch(size, tuple(np.round(np.asarray(line, float) * 4) / 4 for line in lines), (width,) * len(lines))
+
+
+def test_a_shared_link_opens_its_drawing_and_answer():
+    from knn.drawn import BROWSER_DIGITS
+    from knn.sketch import pack
+
+    text = pack(_sketch((280, 280), BROWSER_DIGITS[7]))
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["drawing"] = text
+    at.run()
+    assert not at.exception and prediction(at) == ["7"]
+    assert any(f"?drawing={text}" in c.value for c in at.code)  # the link, to copy
+    at.button(key="clear").click().run()  # the page's Clear: an empty canvas, and the address forgets the drawing
+    assert not at.exception and not prediction(at) and "drawing" not in at.query_params
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("text,says", [("not-a-drawing", "damaged"), ("A" * 9000, "too long"), ("%%", "characters")])
+def test_a_bad_link_says_so_and_the_page_works(text, says):
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["drawing"] = text
+    at.run()
+    assert not at.exception and not prediction(at)
+    assert any(says in w.value and "Draw a digit instead" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.radio(key="input").set_value("MNIST").run()
+    assert not at.exception and len(prediction(at)) == 1
+
+
+def test_number_mode_reads_digits_left_to_right():
+    from knn.drawn import BROWSER_DIGITS
+    from knn.sketch import pack
+
+    lines = [np.asarray(line, float) * 0.75 + [x, -10] for x, d in ((20, 1), (250, 0), (480, 7)) for line in BROWSER_DIGITS[d]]
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["drawing"] = pack(_sketch((720, 240), lines))
+    at.run()
+    assert not at.exception and at.radio(key="input").value == "Number"
+    number = [m for m in at.metric if m.label == "Number"]
+    assert len(number) == 1 and number[0].value == "107", [m.value for m in at.metric]
+    assert sum("digit" in c and "read" in c for c in captions(at)) == 3  # each digit with its own picture ...
+    assert len(captions(at)) == 3 + 3 * 7  # ... and its own 7 nearest training digits
+
+
+def test_an_uploaded_number_is_read_digit_by_digit(monkeypatch, app, mnist):
+    row = np.concatenate([np.pad(mnist.test_images[i], ((4, 4), (6, 6))) for i in (0, 1, 2)], axis=1)  # 7, 2, 1
+    upload(monkeypatch, app, "number.png", png_of(255 - np.kron(row, np.ones((6, 6), np.uint8))))
+    assert not app.exception
+    assert [m.value for m in app.metric if m.label == "Number"] == ["721"]

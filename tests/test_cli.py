@@ -68,6 +68,23 @@ def test_predict_reads_large_drawings(drawn_files, tmp_path):
         assert isinstance(o["not_a_digit"], bool) and all(0 <= d <= 9 for d in o["prediction_set"])
     assert np.mean([o["prediction"] in o["prediction_set"] for o in out[:-1]]) >= 0.9
     assert np.mean([o["not_a_digit"] for o in out[:-1]]) <= 0.1
+    for o in out[:-1]:  # one digit a file: its string is its prediction, its one part the whole picture's answer
+        assert o["digits"] == str(o["prediction"]) and len(o["parts"]) == 1
+        assert o["parts"][0]["neighbours"] == o["neighbours"] and len(o["parts"][0]["box"]) == 4
+
+
+def test_predict_reads_a_number_digit_by_digit(mnist, tmp_path, capsys):
+    row = np.concatenate([np.pad(mnist.test_images[i], ((4, 4), (8, 8))) for i in (3, 2, 1, 0)], axis=1)  # 0, 1, 2, 7
+    path = tmp_path / "number.jpg"
+    Image.fromarray(255 - np.kron(row, np.ones((5, 5), np.uint8))).save(path, quality=90)
+    r = in_process(capsys, "predict", "--json", str(path))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)[0]
+    assert out["digits"] == "0127" and [p["prediction"] for p in out["parts"]] == [0, 1, 2, 7]
+    lefts = [p["box"][1] for p in out["parts"]]
+    assert lefts == sorted(lefts) and all(len(p["neighbours"]) == 7 for p in out["parts"])
+    text = in_process(capsys, "predict", str(path))
+    assert "as a number: 0127 (4 digits, left to right)" in text.stdout
 
 
 def test_predict_text_output(drawn_files):
@@ -181,3 +198,17 @@ def test_scans_read_as_uploads():
     assert out["n"] == 7291 and out["set"] == "scans" and out["accuracy"] >= 0.98, out
     assert set(out["by_digit"]) == {str(d) for d in range(10)} and sum(map(sum, out["confusion"])) == 7291
     assert out["flagged"] <= 0.02  # scans are digits
+
+
+def test_numbers_from_pen_digits_and_scans(capsys):
+    """``evaluate --set numbers``: strings of 1-4 digits from both sources, split and read."""
+    r = in_process(capsys, "evaluate", "--set", "numbers", "--n", "40", "--json")
+    assert r.returncode == 0, r.stderr
+    pen, scans = json.loads(r.stdout)
+    assert (pen["set"], scans["set"]) == ("pen numbers", "scan numbers")
+    for e in (pen, scans):
+        assert e["n"] == 30 and e["n_single"] == 10 and set(e["by_length"]) == {"2", "3", "4"}
+        assert e["split_right"] >= 0.9 and e["exact"] >= 0.6 and abs(e["single"] - e["single_whole"]) <= 0.1
+        assert all(len(t) == 1 for t in e["truths"][::4])  # lengths 1-4 in turn
+    text = in_process(capsys, "evaluate", "--set", "numbers", "--n", "8")
+    assert "pen numbers: 6 strings of 2-4 digits read exactly" in text.stdout and "scan numbers:" in text.stdout
