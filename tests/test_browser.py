@@ -292,11 +292,13 @@ def in_view(pg, locator) -> bool:
         and box["x"] + box["width"] <= view["width"]
 
 
-def touch_draw(pg, cdp, strokes):
-    """Strokes drawn by one finger: CDP touch events at the canvas's place on the screen."""
+def touch_draw(pg, cdp, strokes, width=280):
+    """Strokes in canvas px drawn by one finger: CDP touch events where the canvas is on the screen
+    (a canvas ``width`` px wide may be shown smaller)."""
     box = pg.locator("canvas.upper-canvas").bounding_box()
+    f = box["width"] / width
     for pts in strokes:
-        xy = [(box["x"] + x, box["y"] + y) for x, y in pts]
+        xy = [(box["x"] + f * x, box["y"] + f * y) for x, y in pts]
         cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xy[0][0], "y": xy[0][1]}]})
         for (x0, y0), (x1, y1) in zip(xy, xy[1:]):  # the pen's points, up to 30 px apart here, halved
             for t in (0.5, 1.0):
@@ -342,11 +344,26 @@ def test_a_phone_reads_ten_pen_digits_drawn_by_finger(page, server, ten_pen_digi
         together.append(in_view(pg, pg.locator("canvas.upper-canvas")) and in_view(pg, metric) and in_view(pg, first))
         if j == 4:
             pg.screenshot(path=str(ROOT / "artifacts" / "phone.png"))
+    # Number mode: its 720 px canvas shrinks to the phone's width, and a finger writes two digits on it
+    pg.get_by_text("Number", exact=True).tap()
+    pg.get_by_text("Write a number").wait_for(timeout=30_000)
+    wide = pg.locator("canvas.upper-canvas").bounding_box()
+    two = ten_pen_digits[3], ten_pen_digits[5]
+    strokes = [[tuple(p) for p in line] for x, d in zip((190, 530), two)
+               for line in to_canvas(d.strokes, 0.62, (x, 120))]
+    touch_draw(pg, cdp, strokes, width=720)
+    number = pg.locator('[data-testid="stMetric"]').filter(has_text="Number")
+    number.wait_for(timeout=60_000)
+    pg.wait_for_timeout(500)
+    said = number.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    pg.screenshot(path=str(ROOT / "artifacts" / "phone-number.png"))
     phone.close()
     labels = [str(d.label) for d in ten_pen_digits]
-    print("phone: labels", labels, "read", read, "all on screen", together)
+    print("phone: labels", labels, "read", read, "all on screen", together, "number", said)
     assert sum(r == t for r, t in zip(read, labels)) >= 9, (labels, read)
     assert all(together), together
+    assert wide["x"] >= 0 and wide["x"] + wide["width"] <= PHONE["width"], wide  # the whole canvas on screen
+    assert said == "".join(str(d.label) for d in two), said
 
 
 def test_a_projector_shows_the_neighbours(page, server):

@@ -146,7 +146,8 @@ def canvas(stroke: int, size: tuple):
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
-    sketch = draw_canvas(stroke, size, initial, key=f"canvas-{size[0]}-{gen}")
+    with st.container(key="wide-canvas" if size[0] > CANVAS else "canvas-box"):  # a wide one shrinks on a phone
+        sketch = draw_canvas(stroke, size, initial, key=f"canvas-{size[0]}-{gen}")
     row = st.container(horizontal=True, gap="small")
     row.button("Clear", icon=":material/ink_eraser:", key="clear", on_click=_clear)
     share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
@@ -283,7 +284,7 @@ def show_number(number, level: float):
                     + headline.replace("**", ""))
         gallery([nb.picture for nb in a.neighbours], [nb.label for nb in a.neighbours],
                 [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in a.neighbours], a.prediction, size=56,
-                where=c2)
+                row=len(a.neighbours) <= 10, where=c2)
     st.caption("Each digit is cut out where the ink leaves a gap along the line (strokes that share most of their "
                "width, like a 5's flag or a crossed 7, stay one digit), then read alone, as a single drawing is. "
                f"Captions: label · training index · distance; {number.answers[0].space.gallery_note}.")
