@@ -100,11 +100,35 @@ def _report_numbers(evaluations, refs) -> None:
               f"{e.single:.2%} (read whole: {e.single_whole:.2%}); {e.seconds:.0f} s")
 
 
+def _evaluate_folds(a, mnist, digits) -> int:
+    """``evaluate --set pen|numbers --folds F``: writer-disjoint folds, the other folds' pen digits as references."""
+    from knn.evaluate import evaluate_folds
+
+    pen = digits[0] if a.set == "numbers" else digits
+    e = evaluate_folds(mnist, pen, a.folds, a.space, a.metric, "pen" if a.set == "pen" else "pen numbers",
+                       a.n, a.seed, a.k, a.voting, a.level)
+    if a.json:
+        print(json.dumps(e.summary()))
+        return 0
+    what = "real pen digits" if a.set == "pen" else "numbers of 2-4 pen digits, read exactly"
+    print(f"{what}, {a.folds} writer-disjoint folds (each measured with MNIST and the other folds' pen digits as "
+          f"references): mean {e.mean:.2%}, range {e.low:.2%}-{e.high:.2%}; {e.n} measured; k={e.k}, "
+          f"space={e.space}; {e.seconds:.0f} s")
+    for f, (writers, acc, size) in enumerate(zip(e.folds, e.accuracy, e.references), 1):
+        print(f"  fold {f}: writers {', '.join(map(str, writers))}: {acc:.2%} ({size:,} pen drawings in the index)")
+    if e.by_width:
+        print("  by pen width (mean, range): " + ", ".join(f"{w} px {m:.1%} ({lo:.1%}-{hi:.1%})"
+                                                        for w, (m, lo, hi) in e.by_width.items()))
+    return 0
+
+
 def cmd_evaluate(a) -> int:
     from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen, evaluate_scans
     from knn.references import build
 
     check_level(a.level)
+    if a.folds is not None and a.set not in ("pen", "numbers"):
+        raise ValueError(f"--folds needs --set pen or --set numbers; got --set {a.set}")
     if a.set == "drawn" and a.per_width < 1:
         raise ValueError(f"--per-width must be at least 1; got {a.per_width}")
     digits = None
@@ -130,6 +154,8 @@ def cmd_evaluate(a) -> int:
             raise ValueError(f"--n must be at least 1; got {a.n}")
         digits = (load_pendigits(a.pen_data), load_scans(a.scans_data))
     mnist = load_mnist(a.data)
+    if a.folds is not None:
+        return _evaluate_folds(a, mnist, digits)
     refs = build(mnist, a.space, a.metric, a.train, a.seed)
     update, close = _progress_bar("evaluate", not a.json and sys.stderr.isatty())
     try:
@@ -189,7 +215,8 @@ def cmd_predict(a) -> int:
             print(f"    as a number: {r['digits']} ({len(r['parts'])} digits, left to right)")
         for nb in r["neighbours"]:
             variant = f", {nb['variant']}" if nb["variant"] else ""
-            print(f"    training #{nb['index']:<5}  label {nb['label']}  distance {nb['distance']:g}{variant}")
+            where = f"pen digit #{nb['index']} (writer {nb['writer']})" if nb["source"] == "pen" else f"training #{nb['index']:<5}"
+            print(f"    {where}  label {nb['label']}  distance {nb['distance']:g}{variant}")
     return 1 if any("error" in r for r in results) else 0
 
 
@@ -288,6 +315,8 @@ def main(argv=None) -> int:
                     "omniglot-strokes-dev.tar.gz (default: $OMNIGLOT_DIR, then ../shared/data/omniglot)")
     ev.add_argument("--n", type=int, default=None, help="with --set pen: a seeded sample of this many digits (default: "
                     f"all 7494); with --set numbers: strings per source (default: {NUMBERS})")
+    ev.add_argument("--folds", type=int, default=None, help="with --set pen or numbers: split the writers into this "
+                    "many folds; measure each with MNIST and the other folds' pen digits as references")
     ev.add_argument("--errors", metavar="PNG", help="with --set drawn, pen or scans: save the misread pictures as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)

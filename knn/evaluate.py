@@ -9,6 +9,10 @@
   width, size and group.
 * :func:`evaluate_scans`: scanned digits (:mod:`knn.scans`) made into the
   uploads a visitor would make: :class:`ScanEvaluation`.
+* :func:`evaluate_numbers`: strings of digits in one picture (:mod:`knn.number`),
+  read exactly or not: :class:`NumberEvaluation`.
+* :func:`evaluate_folds`: pen digits or numbers on writer-disjoint folds,
+  the other folds' pen digits as references: :class:`FoldEvaluation`.
 * :func:`evaluate_omniglot`: characters of other alphabets
   (:mod:`knn.omniglot`), counted as answered "not a digit" or not:
   :class:`NonDigitEvaluation`.
@@ -440,3 +444,60 @@ def scan_numbers(scans: list, n: int, seed: int = 0, lengths=(1, 2, 3, 4)):
     for j in range(n):
         chosen = [scans[int(i)] for i in rng.choice(len(scans), lengths[j % len(lengths)], replace=False)]
         yield scan_number(chosen, rng), "".join(str(s.label) for s in chosen)
+
+
+@dataclass
+class FoldEvaluation(Report):
+    """A measurement repeated over writer-disjoint folds: each fold's writers are measured with every
+    other fold's pen digits as references, and none of their own."""
+
+    set: str  # "pen" or "pen numbers"
+    folds: list  # [sorted writers of the fold]
+    accuracy: list  # per fold: accuracy (pen) or strings read exactly (pen numbers)
+    mean: float
+    low: float
+    high: float
+    by_width: dict  # pen width -> (mean, low, high) over the folds; pen only
+    n: int  # pictures (pen) or strings of 2-4 digits (pen numbers) measured, all folds together
+    references: list  # per fold: the pen drawings in its index
+    k: int
+    space: str
+    seconds: float
+
+
+def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
+                   what: str = "pen", n: Optional[int] = None, seed: int = 0, k: Optional[int] = None,
+                   voting: str = "uniform", level: float = LEVEL, progress: Progress = None) -> FoldEvaluation:
+    """Pen digits (``what="pen"``) or numbers written with them (``"pen numbers"``, n strings a fold)
+    measured on writer-disjoint folds (:func:`knn.pen.writer_folds`): MNIST and the other folds' pen digits
+    (:func:`knn.pen.pen_pictures`) are the references, the fold's writers are measured."""
+    from knn import spaces as _spaces
+    from knn.pen import pen_pictures, writer_folds
+    from knn.references import build
+
+    start = time.perf_counter()
+    space = _spaces.get(space)
+    pen = pen_pictures(space, digits)
+    results, sizes, by_width, count = [], [], {}, 0
+    for fold in writer_folds(digits, folds):
+        refs = build(mnist, space, metric, pen=pen.without(fold))
+        assert not set(refs.writers.tolist()) & fold  # the measured writers are nowhere in the index
+        mine = [d for d in digits if d.writer in fold]
+        if what == "pen":
+            e = evaluate_pen(refs, mine, seed=seed, k=k, voting=voting, progress=progress, level=level)
+            results.append(e.accuracy)
+            count += e.n
+            for w, v in e.by_width.items():
+                by_width.setdefault(w, []).append(v)
+        else:
+            strings = n or 1400
+            e = evaluate_numbers(refs, pen_numbers(mine, strings, seed), "pen numbers", k, voting, progress, strings)
+            results.append(e.exact)
+            count += e.n
+        sizes.append(int((refs.writers > 0).sum()))
+        k = e.k
+    return FoldEvaluation(
+        set=what, folds=[sorted(f) for f in writer_folds(digits, folds)], accuracy=results,
+        mean=float(np.mean(results)), low=float(min(results)), high=float(max(results)),
+        by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in by_width.items()},
+        n=count, references=sizes, k=k, space=space.name, seconds=time.perf_counter() - start)

@@ -34,26 +34,38 @@ STYLED = Kind("styled", "ˢ", "a copy of that training digit with a stroke added
 STYLED_REDRAWN = Kind("styled, augmented", "ˢᵃ", "a styled copy (a flag on 1, a crossbar on 7, a curled tail on 9) "
                       "redrawn with another pen, slightly distorted")
 TAUGHT = Kind("taught", "★", "a digit you taught (only you see it)")
-KINDS = (DIGIT, THICKENED, STYLED, STYLED_REDRAWN, TAUGHT)  # a reference's kind is stored as its position here
+PEN = Kind("pen digit", "ᵖ", "a real pen digit (UCI pen digits) by a writer not among MNIST's, drawn on the canvas")
+KINDS = (DIGIT, THICKENED, STYLED, STYLED_REDRAWN, TAUGHT, PEN)  # a reference's kind is stored as its position here
 
 
 @dataclass(frozen=True)
 class Origin:
-    """One reference: its kind and number (the MNIST training index, or a taught digit's place, from 0)."""
+    """One reference: its kind and number (the MNIST training index, a taught digit's place from 0, or a
+    pen digit's place in its file) and, for a pen digit, its writer."""
 
     kind: Kind
     number: int
+    writer: int = 0
 
     def describe(self) -> str:
         """In words, for a table: "training #123", "training #123, styled", "yours #2"."""
         if self.kind is TAUGHT:
             return f"yours #{self.number + 1}"
+        if self.kind is PEN:
+            return f"pen digit #{self.number}, writer {self.writer}"
         return f"training #{self.number}" + (f", {self.kind.name}" if self.kind.name else "")
 
     @property
     def caption(self) -> str:
         """Short, for under a gallery picture: "#123ˢ", "★ yours"."""
+        if self.kind is PEN:
+            return f"writer {self.writer}{self.kind.mark}"
         return "★ yours" if self.kind is TAUGHT else f"#{self.number}{self.kind.mark}"
+
+    @property
+    def source(self) -> str:
+        """Which set it belongs to: "mnist" (a training digit or a copy of one), "pen" or "taught"."""
+        return {TAUGHT: "taught", PEN: "pen"}.get(self.kind, "mnist")
 
 
 @dataclass(frozen=True)
@@ -67,9 +79,13 @@ class Neighbour:
     origin: Origin
 
     def to_json(self) -> dict:
-        """The neighbour as ``predict --json`` prints it: MNIST training index, label, distance, kind."""
-        return {"index": self.origin.number, "label": self.label, "distance": self.distance,
-                "variant": self.origin.kind.name}
+        """The neighbour as ``predict --json`` prints it: its index in its set (MNIST's training digits, or the
+        pen digits' file), label, distance, kind of copy, source set, and a pen digit's writer."""
+        out = {"index": self.origin.number, "label": self.label, "distance": self.distance,
+               "variant": "" if self.origin.kind is PEN else self.origin.kind.name, "source": self.origin.source}
+        if self.origin.kind is PEN:
+            out["writer"] = self.origin.writer
+        return out
 
 
 def legends(kinds) -> list:

@@ -3,14 +3,19 @@
 ``../shared/data/pendigits/pendigits-orig.tra.gz`` (UCI "Pen-Based
 Recognition of Handwritten Digits", training part) holds 7,494 digits as pen
 paths on a tablet, y growing upward. None of the writers is among MNIST's,
-and many write European-style digits (flagged 1s, crossed 7s). They are for
-*measuring* how the app reads hands it has never seen, never for the index.
+and many write European-style digits (flagged 1s, crossed 7s).
 
 :func:`load_pendigits` parses the file; :func:`pen_drawings` renders every
 digit on a 280x280 canvas (white, round caps, one pen width per digit, round
-robin over the widths, random size and position) with :func:`knn.drawn.render`.
+robin over the widths, random size and position) with :func:`knn.drawn.render`;
+:func:`pen_number` writes several of one writer's digits as a number.
 Results are also reported for two groups of writers (``WRITER_GROUPS``), to
 show how much accuracy varies from hand to hand.
+
+Pen digits may also be *references* (:func:`pen_pictures`, a
+:class:`PenPictures` that :func:`knn.references.build` adds to an index),
+but a figure about these writers then comes from writer-disjoint folds
+(:func:`writer_folds`): the writers measured are never in the index.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Optional
 
 import numpy as np
 
+from knn import cache
 from knn.data import SHARED, DataError, find_file, read_gzip_text
 from knn.drawn import WIDTHS, pen, place
 
@@ -123,3 +129,49 @@ def pen_number(digits: list, rng, width: float) -> np.ndarray:
     x += margin - float(rng.uniform(0.15, 0.4)) * height
     shape = (int(np.ceil(height * 1.25 + 2 * margin)), int(np.ceil(x)))
     return pen(lines, [width] * len(lines), shape)
+
+
+PEN_RENDERS = 2  # each pen digit joins an index drawn this many times: pen widths, sizes and places at random
+
+
+@dataclass(frozen=True)
+class PenPictures:
+    """Pen digits as references: each drawn on the canvas and read the way a space reads a drawing."""
+
+    pictures: np.ndarray  # (m, 28, 28) uint8, as the space reads them
+    labels: np.ndarray  # (m,)
+    writers: np.ndarray  # (m,)
+    positions: np.ndarray  # (m,) int64: the digit's place in the file (its number)
+
+    def without(self, writers) -> "PenPictures":
+        """These references less every drawing by the given writers (the ones being measured)."""
+        keep = ~np.isin(self.writers, list(writers))
+        return PenPictures(self.pictures[keep], self.labels[keep], self.writers[keep], self.positions[keep])
+
+
+def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS) -> PenPictures:
+    """Every pen digit drawn ``renders`` times (a random pen width of WIDTHS, size and place each, the
+    writer's own slant) and read as the space reads a canvas; kept on disk per file and space."""
+    def compute():
+        rng = np.random.default_rng(seed)
+        pictures = []
+        for d in digits:
+            for _ in range(renders):
+                width = WIDTHS[int(rng.integers(len(WIDTHS)))]
+                pictures.append(space.read(place(rng, d.strokes, d.label, width, "", slant_range=0.0).image).centred)
+        return {"pictures": np.stack(pictures)}
+
+    labels = np.repeat([d.label for d in digits], renders)
+    writers = np.repeat([d.writer for d in digits], renders)
+    settings = dict(digits=cache.checksum(labels, writers, np.concatenate([np.concatenate(d.strokes) for d in digits])),
+                    read=space.identity(), seed=seed, renders=renders)
+    made = cache.cached("pen-pictures", settings, compute)
+    return PenPictures(made["pictures"], labels, writers, np.repeat(np.arange(len(digits)), renders))
+
+
+def writer_folds(digits: list, folds: int) -> list:
+    """The writers split into ``folds`` sets, every ``folds``-th writer in turn: [set of writers, ...]."""
+    writers = sorted({d.writer for d in digits})
+    if not 2 <= folds <= len(writers):
+        raise ValueError(f"folds must be between 2 and the number of writers ({len(writers)}); got {folds}")
+    return [set(writers[f::folds]) for f in range(folds)]

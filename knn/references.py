@@ -19,7 +19,7 @@ import numpy as np
 from knn import spaces
 from knn.data import Mnist, subset
 from knn.engine import Index
-from knn.origins import KINDS, TAUGHT, Neighbour, Origin
+from knn.origins import KINDS, PEN, TAUGHT, Neighbour, Origin
 from knn.preprocess import SIDE
 from knn.spaces import Space
 
@@ -33,8 +33,9 @@ class References:
     numbers: np.ndarray  # (m,) int64: the MNIST training index it comes from; for a taught digit, its place
     kinds: np.ndarray  # (m,) int8: its kind, as a position in knn.origins.KINDS
     base: np.ndarray  # (N, 28, 28) uint8: pictures by number for the references before the last len(extra)
-    extra: np.ndarray  # (c, 28, 28) uint8: the pictures of the last c references (the copies)
+    extra: np.ndarray  # (c, 28, 28) uint8: the pictures of the last c references (the copies, the pen digits)
     n_train: int  # distinct training digits
+    writers: Optional[np.ndarray] = None  # (m,) int16: a pen digit's writer, 0 for the others; None if no pen digits
 
     @property
     def labels(self) -> np.ndarray:
@@ -60,7 +61,19 @@ class References:
         return out.reshape(pos.shape + (SIDE, SIDE))
 
     def origin(self, i: int) -> Origin:
-        return Origin(KINDS[int(self.kinds[i])], int(self.numbers[i]))
+        kind = KINDS[int(self.kinds[i])]
+        if kind is PEN:
+            return Origin(kind, int(self.numbers[i]) - PEN_BASE, int(self.writers[i]))
+        return Origin(kind, int(self.numbers[i]))
+
+    @property
+    def sets(self) -> list:
+        """The reference sets in use, in words, for the page: "60,000 MNIST training digits", ..."""
+        out = [f"{self.n_train:,} MNIST training digits"]
+        if self.writers is not None:
+            pen = self.writers > 0
+            out.append(f"{int(pen.sum()):,} drawings of real pen digits by {len(np.unique(self.writers[pen]))} writers")
+        return out
 
     def neighbours(self, distances, positions) -> list:
         """Search results for one query, (k,) distances and positions -> [Neighbour], in the same order."""
@@ -72,12 +85,14 @@ class References:
 
 
 def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[int] = None,
-          seed: int = 0) -> References:
+          seed: int = 0, pen=None) -> References:
     """The References of a space over a seeded subset of n_train training digits (all by default).
 
     The training digits come first, in training order, then the copies the
     space adds (:meth:`knn.spaces.Space.copies`), so exact ties go to the
-    training digit itself.
+    training digit itself, then ``pen``, real pen digits as the canvas draws
+    them (a :class:`knn.pen.PenPictures`, for instance every writer but the
+    ones measured).
     """
     space = spaces.get(space)
     rows = subset(len(mnist.train_labels), n_train, seed)
@@ -90,9 +105,22 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
         images = np.concatenate([images, extra])
         numbers = np.concatenate([rows, rows[copies.sources]])
         kinds = np.concatenate([kinds, copies.kinds])
-    index = Index(space.index_vectors(images), mnist.train_labels[numbers], metric=metric)
+    labels = mnist.train_labels[numbers].astype(np.int64)
+    vectors = space.index_vectors(images)
+    writers = None
+    if pen is not None and len(pen.labels):
+        vectors = np.concatenate([vectors, space.vectors(pen.pictures)])
+        extra = np.concatenate([extra, pen.pictures])
+        numbers = np.concatenate([numbers, PEN_BASE + pen.positions])
+        kinds = np.concatenate([kinds, np.full(len(pen.labels), KINDS.index(PEN), np.int8)])
+        labels = np.concatenate([labels, pen.labels.astype(np.int64)])
+        writers = np.concatenate([np.zeros(len(images), np.int16), pen.writers.astype(np.int16)])
+    index = Index(vectors, labels, metric=metric)
     return References(space=space, index=index, numbers=numbers, kinds=kinds, base=mnist.train_images,
-                      extra=extra, n_train=len(rows))
+                      extra=extra, n_train=len(rows), writers=writers)
+
+
+PEN_BASE = 10 ** 6  # a pen digit's number: this plus its place in the file, apart from every MNIST index
 
 
 def taught(space, metric: str, vectors, labels, pictures) -> References:

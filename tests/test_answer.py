@@ -122,5 +122,5 @@ def test_predict_files_in_one_batch(pixel_refs, drawings, tmp_path):
     assert "not an image" in out[4]["error"] and "No such file" in out[5]["error"]
     first = json.loads(json.dumps(out[0]))  # JSON as printed
     assert len(first["votes"]) == 10 and len(first["neighbours"]) == 3
-    assert set(first["neighbours"][0]) == {"index", "label", "distance", "variant"}
+    assert set(first["neighbours"][0]) == {"index", "label", "distance", "variant", "source"}
     assert [nb["distance"] for nb in first["neighbours"]] == sorted(nb["distance"] for nb in first["neighbours"])

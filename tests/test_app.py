@@ -16,6 +16,7 @@ def test_empty_canvas_shows_a_prompt(app):
     assert not app.exception
     assert any("Draw a digit" in i.value for i in app.info)
     assert not prediction(app) and not app.error
+    assert any(c.value == "References: 60,000 MNIST training digits." for c in app.sidebar.caption)
 
 
 def test_random_test_digit_is_classified(app, mnist):

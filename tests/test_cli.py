@@ -60,7 +60,7 @@ def test_predict_reads_large_drawings(drawn_files, tmp_path):
     assert np.mean(np.array(preds) == labels) >= 0.95
     first = out[0]
     assert len(first["votes"]) == 10 and len(first["neighbours"]) == 3
-    assert {"index", "label", "distance", "variant"} == set(first["neighbours"][0])
+    assert {"index", "label", "distance", "variant", "source"} == set(first["neighbours"][0])
     dists = [n["distance"] for n in first["neighbours"]]
     assert dists == sorted(dists)
     for o in out[:-1]:  # the certainty's fields, at the default level
@@ -212,3 +212,7 @@ def test_numbers_from_pen_digits_and_scans(capsys):
         assert all(len(t) == 1 for t in e["truths"][::4])  # lengths 1-4 in turn
     text = in_process(capsys, "evaluate", "--set", "numbers", "--n", "8")
     assert "pen numbers: 6 strings of 2-4 digits read exactly" in text.stdout and "scan numbers:" in text.stdout
+
+
+def test_folds_need_a_pen_set(capsys):
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "mnist", "--folds", "3"), "--folds needs --set pen")

@@ -375,6 +375,7 @@ def main():
         st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
     with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
         refs = resources.references(n_train, metric, space.name)
+    st.sidebar.caption("References: " + "; ".join(refs.sets) + ".")
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if choice == "Number":
         sketch = canvas(stroke, NUMBER_CANVAS)

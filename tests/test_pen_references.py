@@ -1,0 +1,70 @@
+"""Pen digits as references (knn.pen, knn.references): writer-disjoint folds, marked neighbours, on synthetic digits."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import SHAPES, synthetic_digit
+from knn import references
+from knn.answer import answer, predict_files
+from knn.evaluate import evaluate_folds
+from knn.origins import PEN
+from knn.pen import PenDigit, pen_pictures, writer_folds
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def pen():
+    """Six writers, ten digits each: SHAPES jittered, as pen strokes."""
+    rng = np.random.default_rng(3)
+    return [PenDigit(tuple(np.asarray(s) * 100 + rng.normal(0, 2, (len(s), 2)) for s in SHAPES[y]), y, w)
+            for w in range(1, 7) for y in range(10)]
+
+
+def test_folds_split_the_writers(pen):
+    folds = writer_folds(pen, 3)
+    assert [sorted(f) for f in folds] == [[1, 4], [2, 5], [3, 6]]
+    assert set().union(*folds) == {d.writer for d in pen}
+    with pytest.raises(ValueError, match="folds must be between 2 and"):
+        writer_folds(pen, 7)
+
+
+def test_pen_references_are_marked_with_their_writer(synthetic, pen):
+    pictures = pen_pictures(references.spaces.get("none"), pen)
+    assert len(pictures.labels) == 2 * len(pen) and pictures.pictures.shape[1:] == (28, 28)
+    refs = references.build(synthetic, "none", pen=pictures.without({1, 4}))
+    assert not {1, 4} & set(refs.writers.tolist())  # the writers left out are nowhere in the index
+    assert len(refs) == len(synthetic.train_labels) + 2 * 40
+    assert refs.sets == ["400 MNIST training digits", "80 drawings of real pen digits by 4 writers"]
+    last = refs.origin(len(refs) - 1)
+    assert last.kind is PEN and last.writer == 6 and last.describe() == f"pen digit #{len(pen) - 1}, writer 6"
+    drawn = synthetic_digit(7, np.random.default_rng(1))
+    ans = answer(refs, drawn, k=len(refs) // 2)
+    kinds = {nb.origin.kind for nb in ans.neighbours}
+    assert PEN in kinds and any(nb.origin.caption.startswith("writer ") for nb in ans.neighbours)
+    pen_nb = next(nb for nb in ans.neighbours if nb.origin.kind is PEN)
+    own = pictures.pictures[pictures.positions == pen_nb.origin.number]  # its two drawings
+    assert any(np.array_equal(pen_nb.picture, p) for p in own)
+    assert pen_nb.to_json()["source"] == "pen" and pen_nb.to_json()["writer"] in {2, 3, 5, 6}
+
+
+def test_predict_says_each_neighbours_source(synthetic, pen, tmp_path):
+    from helpers import png_of
+
+    refs = references.build(synthetic, "none", pen=pen_pictures(references.spaces.get("none"), pen))
+    path = tmp_path / "seven.png"
+    path.write_bytes(png_of(synthetic_digit(7, np.random.default_rng(2))))
+    out = predict_files(refs, [path], k=40)[0]
+    sources = {nb["source"] for nb in out["neighbours"]}
+    assert sources <= {"mnist", "pen"} and "pen" in sources
+    assert all(("writer" in nb) == (nb["source"] == "pen") for nb in out["neighbours"])
+    json.dumps(out)
+
+
+def test_each_fold_is_measured_without_its_own_writers(synthetic, pen):
+    e = evaluate_folds(synthetic, pen, folds=3, space="none", k=1)
+    assert e.folds == [[1, 4], [2, 5], [3, 6]] and len(e.accuracy) == 3
+    assert e.references == [2 * 40] * 3 and e.n == len(pen)
+    assert e.low <= e.mean <= e.high and 0 <= e.low and e.high <= 1
