@@ -190,9 +190,9 @@ def test_help_names_every_space_and_its_default_k(capsys):
         assert f"'{s.name}'" in out and f"{s.name} {s.default_k}" in out
 
 
-def test_scans_read_as_uploads():
+def test_scans_read_as_uploads(capsys):
     """USPS scans made into JPEG uploads (measured 98.64%; 5s and 7s are the hardest)."""
-    r = run("evaluate", "--set", "scans", "--json")
+    r = in_process(capsys, "evaluate", "--set", "scans", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["n"] == 7291 and out["set"] == "scans" and out["accuracy"] >= 0.98, out

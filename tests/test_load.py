@@ -14,7 +14,7 @@ from helpers import ROOT, mnist_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SESSIONS, DRAWINGS = 10, 5
+SESSIONS, DRAWINGS = 10, 4
 
 
 def test_ten_visitors_drawing_at_once():
