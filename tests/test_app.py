@@ -113,7 +113,11 @@ def test_neighbours_download_as_csv(app):
 
 
 def test_compare_learned_features_or_pixels(app):
-    """The default compares learned features; pixels bring back the pixel pipelines and their steps."""
+    """The default compares learned features; pixels bring back the pixel pipelines and their steps.
+
+    On 5,000 training digits (as the tutorial had): the pixel spaces' indexes are built for this test alone.
+    """
+    app.select_slider(key="n_train").set_value(5000)
     app.radio(key="input").set_value("MNIST").run()
     app.session_state.test_row = 0  # a 7
     app.run()
