@@ -14,6 +14,7 @@ from knn import spaces
 from knn.conformal import LEVEL, check_level
 from knn.data import DataError, load_mnist
 from knn.engine import METRICS, VOTING
+from knn.evaluate import NUMBERS
 
 
 def _progress_bar(desc: str, enabled: bool):
@@ -85,9 +86,6 @@ def _report_non_digits(e) -> None:
     print("  by alphabet:  " + ", ".join(f"{a} {v:.1%}" for a, v in e.by_alphabet.items()))
     print("  by pen width: " + ", ".join(f"{w} px {v:.1%}" for w, v in e.by_width.items()))
     print(f"  prediction set at {e.level:.0%} empty (no digit fits): {e.empty_sets:.1%}")
-
-
-NUMBERS = 1400  # strings composed per source by evaluate --set numbers: lengths 1-4 in turn
 
 
 def _report_numbers(evaluations, refs) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, Calibration, Certainty, calibrate, check_level
 from knn.engine import vote, vote_by_k
-from knn.preprocess import ImageError, Steps, read_image
+from knn.preprocess import ImageError, Steps
 from knn.references import References
 from knn.spaces import Space
 
@@ -155,7 +155,7 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
             with open(p, "rb") as f:
                 data = f.read()
             whole = space.read(data).centred
-            parts, inks = pieces(read_image(data))
+            parts, inks = pieces(data)
         except (OSError, ImageError, TooManyDigits) as e:
             msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             results.append({"file": str(p), "error": msg})

@@ -37,9 +37,9 @@ from knn.conformal import DIGIT_LEVEL, LEVEL, REACH, calibrate, check_level, cov
 from knn.data import Mnist, subset
 from knn.drawn import BROWSER_DIGITS, WIDTHS, drawings
 from knn.engine import vote
-from knn.preprocess import read_image
 from knn.references import References
 
+NUMBERS = 1400  # strings composed per source (or per fold) when measuring numbers: lengths 1-4 in turn
 TUTORIAL = {"n_train": 5000, "n_test": 200, "accuracy": 0.92}  # the TF1 tutorial's setting and figure
 SIZE_BANDS = ((0.35, 0.55), (0.55, 0.75), (0.75, 0.95))  # a drawing's size, as a fraction of the canvas
 Progress = Optional[Callable[[int, int], None]]  # called with (done, total)
@@ -386,8 +386,7 @@ def evaluate_numbers(refs: References, items, set_name: str, k: Optional[int] = 
     start = time.perf_counter()
     truths, counts, images, whole = [], [], [], []
     for j, (picture, truth) in enumerate(items):
-        ink = read_image(picture)
-        _, inks = pieces(ink)
+        _, inks = pieces(picture)
         images += [space.read(p).centred for p in inks]
         counts.append(len(inks))
         truths.append(truth)
@@ -479,7 +478,8 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
     space = _spaces.get(space)
     pen = pen_pictures(space, digits)
     results, sizes, by_width, count = [], [], {}, 0
-    for fold in writer_folds(digits, folds):
+    splits = writer_folds(digits, folds)
+    for fold in splits:
         refs = build(mnist, space, metric, pen=pen.without(fold))
         assert not set(refs.writers.tolist()) & fold  # the measured writers are nowhere in the index
         mine = [d for d in digits if d.writer in fold]
@@ -490,14 +490,14 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
             for w, v in e.by_width.items():
                 by_width.setdefault(w, []).append(v)
         else:
-            strings = n or 1400
+            strings = n or NUMBERS
             e = evaluate_numbers(refs, pen_numbers(mine, strings, seed), "pen numbers", k, voting, progress, strings)
             results.append(e.exact)
             count += e.n
         sizes.append(int((refs.writers > 0).sum()))
         k = e.k
     return FoldEvaluation(
-        set=what, folds=[sorted(f) for f in writer_folds(digits, folds)], accuracy=results,
+        set=what, folds=[sorted(f) for f in splits], accuracy=results,
         mean=float(np.mean(results)), low=float(min(results)), high=float(max(results)),
         by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in by_width.items()},
         n=count, references=sizes, k=k, space=space.name, seconds=time.perf_counter() - start)

@@ -61,11 +61,16 @@ def _merged(boxes: list) -> list:
     return [sorted(g[0]) for g in groups]
 
 
+def _extent(boxes: list, group: list) -> tuple:
+    """(top, left, bottom, right) around the pieces of a group."""
+    return (min(boxes[j][0] for j in group), min(boxes[j][1] for j in group),
+            max(boxes[j][2] for j in group), max(boxes[j][3] for j in group))
+
+
 def _attached(groups: list, boxes: list) -> list:
     """Groups far smaller than the tallest one (a dot, a detached flag) joined to their nearest neighbour along x."""
     def extent(g):
-        return (min(boxes[j][0] for j in g), min(boxes[j][1] for j in g),
-                max(boxes[j][2] for j in g), max(boxes[j][3] for j in g))
+        return _extent(boxes, g)
 
     tallest = max(extent(g)[2] - extent(g)[0] for g in groups)
     j = 0
@@ -100,10 +105,7 @@ def split(ink: np.ndarray) -> list:
     parts = []
     for g in groups:
         members = [keep[j] + 1 for j in g]
-        t = min(boxes[j][0] for j in g)
-        lft = min(boxes[j][1] for j in g)
-        b = max(boxes[j][2] for j in g)
-        r = max(boxes[j][3] for j in g)
+        t, lft, b, r = _extent(boxes, g)
         m = int(np.ceil(MARGIN * max(b - t, r - lft))) + 1
         t0, l0, b0, r0 = max(0, t - m), max(0, lft - m), min(h, b + m), min(w, r + m)
         window = labels[t0:b0, l0:r0]
@@ -126,10 +128,11 @@ class Number:
     answers: tuple  # knn.answer.Answer of each part
 
 
-def pieces(ink: np.ndarray) -> tuple:
-    """(parts, inks to read): one digit's ink map is read whole, several digits each alone."""
-    parts = split(ink)
-    return parts, ([ink] if len(parts) == 1 else [p.ink for p in parts])
+def pieces(picture) -> tuple:
+    """(parts, pictures to read): a picture of one digit is read as it is, one of several digits digit by digit
+    (each Part's ink). Raises ImageError (NothingDrawn), TooManyDigits."""
+    parts = split(read_image(picture))
+    return parts, ([picture] if len(parts) == 1 else [p.ink for p in parts])
 
 
 def read_number(refs, picture, k=None, voting: str = "uniform", taught=None) -> Number:
@@ -141,6 +144,6 @@ def read_number(refs, picture, k=None, voting: str = "uniform", taught=None) -> 
     """
     from knn.answer import answer
 
-    parts, inks = pieces(read_image(picture))
+    parts, inks = pieces(picture)
     answers = tuple(answer(refs, ink, k, voting, taught) for ink in inks)
     return Number(digits="".join(str(a.prediction) for a in answers), parts=tuple(parts), answers=answers)

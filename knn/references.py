@@ -30,7 +30,7 @@ class References:
 
     space: Space
     index: Index
-    numbers: np.ndarray  # (m,) int64: the MNIST training index it comes from; for a taught digit, its place
+    numbers: np.ndarray  # (m,) int64: the MNIST training index it comes from; a taught digit's place; PEN_BASE + a pen digit's place in its file
     kinds: np.ndarray  # (m,) int8: its kind, as a position in knn.origins.KINDS
     base: np.ndarray  # (N, 28, 28) uint8: pictures by number for the references before the last len(extra)
     extra: np.ndarray  # (c, 28, 28) uint8: the pictures of the last c references (the copies, the pen digits)

@@ -19,7 +19,7 @@ from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
 from knn.figures import by_k_html, difference_map, for_display, framed, votes_html
 from knn.origins import legends
-from knn.number import TooManyDigits, split
+from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
 from ui import resources, session
@@ -238,8 +238,7 @@ def show_answer(ans, level: float):
                   delta_color="off", delta_arrow="off")
     headline, why = certainty_words(ans.certainty, ans.prediction, level)
     st.markdown(f"{headline} The {k} nearest training digits:")
-    gallery([nb.picture for nb in ans.neighbours], [nb.label for nb in ans.neighbours],
-            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in ans.neighbours], ans.prediction, row=k <= 10)
+    nearest(ans)
     notes = [f"Captions: label · training index · distance; {ans.space.gallery_note}."]
     if any(nb.label != ans.prediction for nb in ans.neighbours):
         notes.append("✗: label differs from the prediction.")
@@ -251,6 +250,13 @@ def show_answer(ans, level: float):
                + (f"; a bar where it changes: {flips} time{'s' if flips > 1 else ''})" if flips else "; it never changes)"))
     st.html(by_k_html(ans.by_k, k))
     st.caption(f"Features, search, vote and certainty: {ans.seconds * 1000:.1f} ms")
+
+
+def nearest(ans, size: int = 84, where=st):
+    """An answer's nearest references, captioned "label · where from · distance"; one row when k <= 10."""
+    gallery([nb.picture for nb in ans.neighbours], [nb.label for nb in ans.neighbours],
+            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in ans.neighbours], ans.prediction, size,
+            row=len(ans.neighbours) <= 10, where=where)
 
 
 def show_others(ans):
@@ -282,9 +288,7 @@ def show_number(number, level: float):
         c1.html(strip([a.image], [f"digit {j}: read {a.prediction}"], width=72))
         c2.markdown(f"**Digit {j}: {a.prediction}** ({a.shares[a.prediction]:.0%} of {len(a.neighbours)} votes). "
                     + headline.replace("**", ""))
-        gallery([nb.picture for nb in a.neighbours], [nb.label for nb in a.neighbours],
-                [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in a.neighbours], a.prediction, size=56,
-                row=len(a.neighbours) <= 10, where=c2)
+        nearest(a, 56, c2)
     st.caption("Each digit is cut out where the ink leaves a gap along the line (strokes that share most of their "
                "width, like a 5's flag or a crossed 7, stay one digit), then read alone, as a single drawing is. "
                f"Captions: label · training index · distance; {number.answers[0].space.gallery_note}.")
@@ -345,23 +349,19 @@ LIGHT = """<style>
 </style>"""  # no fades or spinners: every visitor's browser redraws the page on each stroke, many on one machine
 
 
-def read_number(refs, picture, k, voting, space, metric, level) -> bool:
-    """Read a picture as a number and show it; False if it holds one digit (the caller reads it as one)."""
+def read_number(refs, picture, k, voting, space, metric, where=st):
+    """:func:`knn.number.read_number` on the shared workers; None, with the reason shown, if it cannot be read."""
     from knn.number import read_number as read
 
     try:
-        number = resources.run(read, refs, picture, k, voting, session.taught(space, metric))
+        return resources.run(read, refs, picture, k, voting, session.taught(space, metric))
     except NothingDrawn:
-        st.info("Nothing drawn yet: the picture has no ink.")
-        return True
+        where.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
     except TooManyDigits as e:
-        st.error(f"{e} Write a shorter number, with a gap between digits.")
-        return True
+        where.error(f"{e} Write a shorter number, with a gap between digits.")
     except ImageError as e:
-        st.error(f"That picture cannot be read: {e}")
-        return True
-    show_number(number, level)
-    return True
+        where.error(f"That picture cannot be read: {e}")
+    return None
 
 
 def main():
@@ -382,7 +382,9 @@ def main():
         if sketch is None:
             st.info("Write a number left to right, with a small gap between digits (your birth year, say).")
         else:
-            read_number(refs, sketch.picture(), k, voting, space, metric, level)
+            number = read_number(refs, sketch.picture(), k, voting, space, metric)
+            if number is not None:
+                show_number(number, level)
         explainer()
         return
     left, right = st.columns([1, 1.4], gap="medium")
@@ -391,24 +393,25 @@ def main():
     if picture is None:
         explainer()
         return
-    if choice == "Upload":
-        try:
-            several = len(split(read_image(picture))) > 1
-        except (ImageError, TooManyDigits):
-            several = True  # read_number says what is wrong
-        if several:
+    if choice == "Upload":  # one digit or several: a picture of one digit is read whole, as a drawing is
+        number = read_number(refs, picture, k, voting, space, metric, left)
+        if number is None:
+            return
+        if len(number.answers) > 1:
             with right:
-                read_number(refs, picture, k, voting, space, metric, level)
+                show_number(number, level)
             explainer()
             return
-    try:
-        ans = resources.answer(refs, picture, k, voting, session.taught(space, metric))
-    except NothingDrawn:
-        left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
-        return
-    except ImageError as e:
-        left.error(f"That picture cannot be read: {e}")
-        return
+        ans = number.answers[0]
+    else:
+        try:
+            ans = resources.answer(refs, picture, k, voting, session.taught(space, metric))
+        except NothingDrawn:
+            left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
+            return
+        except ImageError as e:
+            left.error(f"That picture cannot be read: {e}")
+            return
     with right:
         show_answer(ans, level)
     show_others(ans)
