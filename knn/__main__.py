@@ -48,6 +48,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
+def _say_note(refs) -> None:
+    if refs.note:
+        print(f"note: no real pen digits as references ({refs.note}); MNIST alone", file=sys.stderr)
+
+
+def _pen_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pen-data", metavar="DIR", help="folder with pendigits-orig.tra.gz, real pen digits the learned "
+                   "space holds as references and --set pen measures; 'off': MNIST alone (default: $PENDIGITS_DIR, "
+                   "then pendigits beside $MNIST_DIR, then ../shared/data/pendigits, then a copy downloaded before, "
+                   "then the public UCI copy)")
+
+
 def _certainty_line(e) -> str:
     return (f"  prediction sets at {e.level:.0%}: coverage {e.coverage:.2%}, mean size {e.set_size:.3f}; "
             f"answered 'not a digit': {e.flagged:.2%}")
@@ -59,6 +71,10 @@ def _report_drawings(e, refs, errors_png) -> None:
     print(f"{what}: accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n}); "
           f"{refs.n_train} training digits ({len(refs)} vectors), k={e.k}, {e.metric}, "
           f"space={e.space}, voting={e.voting}; {e.seconds:.1f} s")
+    if e.set == "pen":
+        print("  references: MNIST alone, no writer's own digits (--folds F measures with the other writers' digits in)")
+    elif refs.writers is not None:
+        print(f"  references: {'; '.join(refs.sets)}")
     if e.set == "scans":
         print("  by digit:     " + ", ".join(f"{d} {v:.1%}" for d, v in e.by_digit.items()))
     else:
@@ -154,7 +170,10 @@ def cmd_evaluate(a) -> int:
     mnist = load_mnist(a.data)
     if a.folds is not None:
         return _evaluate_folds(a, mnist, digits)
-    refs = build(mnist, a.space, a.metric, a.train, a.seed)
+    # the shipped references; pen writers are measured without their own digits (--folds: with the others')
+    pen = None if a.set in ("pen", "numbers") else "default"
+    refs = build(mnist, a.space, a.metric, a.train, a.seed, pen=pen, pen_data=a.pen_data)
+    _say_note(refs)
     update, close = _progress_bar("evaluate", not a.json and sys.stderr.isatty())
     try:
         if a.set == "drawn":
@@ -183,6 +202,7 @@ def cmd_evaluate(a) -> int:
         print(f"accuracy {e.accuracy:.2%} ({e.errors} errors in {e.n_test} test digits); "
               f"{e.n_train} training digits ({e.index_size} vectors), k={e.k}, {e.metric}, space={e.space}, "
               f"voting={e.voting}; {e.seconds:.1f} s, {e.queries_per_second:.0f} queries/s")
+        print(f"  references: {'; '.join(refs.sets)}")
         print(_certainty_line(e))
     elif a.set == "omniglot":
         _report_non_digits(e)
@@ -196,7 +216,8 @@ def cmd_predict(a) -> int:
     from knn.references import build
 
     check_level(a.level)
-    refs = build(load_mnist(a.data), a.space, a.metric)
+    refs = build(load_mnist(a.data), a.space, a.metric, pen="default", pen_data=a.pen_data)
+    _say_note(refs)
     results = predict_files(refs, a.images, a.k, a.voting, a.level)
     if a.json:
         print(json.dumps(results))
@@ -305,8 +326,7 @@ def main(argv=None) -> int:
                     "'numbers': strings of 1-4 pen digits (one writer each) and of 1-4 USPS scans side by side, "
                     "split into digits and read")
     ev.add_argument("--per-width", type=int, default=300, help="with --set drawn: test digits drawn at each pen width")
-    ev.add_argument("--pen-data", metavar="DIR", help="with --set pen or numbers: folder with pendigits-orig.tra.gz "
-                    "(default: $PENDIGITS_DIR, then pendigits beside $MNIST_DIR, then ../shared/data/pendigits)")
+    _pen_data(ev)
     ev.add_argument("--scans-data", metavar="DIR", help="with --set scans or numbers: folder with zip.train.gz "
                     "(default: $USPS_DIR, then ../shared/data/usps)")
     ev.add_argument("--omniglot-data", metavar="DIR", help="with --set omniglot: folder with "
@@ -319,6 +339,7 @@ def main(argv=None) -> int:
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    _pen_data(pr)
     be = sub.add_parser("bench", help="speed, memory and exactness next to NumPy, scikit-learn and faiss",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     be.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files")

@@ -12,15 +12,27 @@ robin over the widths, random size and position) with :func:`knn.drawn.render`;
 Results are also reported for two groups of writers (``WRITER_GROUPS``), to
 show how much accuracy varies from hand to hand.
 
-Pen digits may also be *references* (:func:`pen_pictures`, a
-:class:`PenPictures` that :func:`knn.references.build` adds to an index),
-but a figure about these writers then comes from writer-disjoint folds
-(:func:`writer_folds`): the writers measured are never in the index.
+Pen digits are also *references*: :func:`references` gives every
+writer's digits drawn on the canvas (a :class:`PenPictures`), which
+:func:`knn.references.build` adds to the learned space's index. The file is
+looked for in the places :func:`find_pendigits` names and, where the
+machine is online and none holds it, fetched from the public UCI copy
+(:func:`download`), checked by hash and kept beside Keras's MNIST. A figure
+about these writers comes from writer-disjoint folds (:func:`writer_folds`):
+the writers measured are never in the index.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import logging
 import os
+import tempfile
+import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -32,6 +44,16 @@ from knn.data import SHARED, DataError, find_file, read_gzip_text
 from knn.drawn import WIDTHS, pen, place
 
 FILE = "pendigits-orig.tra.gz"
+URLS = (  # the public UCI copy: today's archive of the data set, then the file in the old repository layout
+    "https://archive.ics.uci.edu/static/public/81/pen+based+recognition+of+handwritten+digits.zip",
+    "https://archive.ics.uci.edu/ml/machine-learning-databases/pendigits/pendigits-orig.tra.Z",
+)
+MD5 = "28e269fb7eaf8cb51af3f561743a0de5"  # of the decompressed training part, the 7,494 digits by 30 writers
+CACHE = Path("~/.keras/datasets/pendigits")  # where a downloaded copy is kept, beside Keras's MNIST
+MOST = 64 << 20  # bytes a download may bring
+TIMEOUT = 20.0  # seconds without an answer before a download gives up
+OFF = "off"  # --pen-data off or PENDIGITS_DIR=off: no pen digits as references
+log = logging.getLogger("knn.pen")
 WRITER_GROUPS = {"writers 1-10": range(1, 11), "writers 11-30": range(11, 31)}
 
 
@@ -42,12 +64,94 @@ class PenDigit:
     writer: int  # 1-30
 
 
-def find_pendigits(directory: Optional[str] = None) -> Path:
+def find_pendigits(directory: Optional[str] = None, fetch: bool = True) -> Path:
     """The trajectory file: ``directory``, then $PENDIGITS_DIR, then ``pendigits`` beside $MNIST_DIR,
-    then ``../shared/data/pendigits`` beside the project. Raises DataError saying where it looked."""
+    then ``../shared/data/pendigits`` beside the project, then a copy downloaded before (:data:`CACHE`);
+    with none of them, and ``fetch``, the public copy (:func:`download`). Raises DataError saying where
+    it looked (and why the download failed)."""
     beside = os.environ.get("MNIST_DIR") and str(Path(os.environ["MNIST_DIR"]).parent / "pendigits")
-    return find_file(FILE, [os.environ.get("PENDIGITS_DIR"), beside, str(SHARED / "pendigits")], "Pen digits",
-                     f"Pass --pen-data DIR (the folder holding {FILE}) or set PENDIGITS_DIR.", directory)
+    places = [os.environ.get("PENDIGITS_DIR"), beside, str(SHARED / "pendigits"), str(CACHE.expanduser())]
+    hint = f"Pass --pen-data DIR (the folder holding {FILE}) or set PENDIGITS_DIR."
+    try:
+        return find_file(FILE, places, "Pen digits", hint, directory)
+    except DataError as missing:
+        if directory or not fetch:
+            raise
+        try:
+            return download()
+        except DataError as failed:
+            raise DataError(f"{str(missing).removesuffix(hint)}{failed} {hint}") from None
+
+
+def download(folder: Optional[Path] = None, urls=None) -> Path:
+    """Fetch the public UCI copy (``urls``, default :data:`URLS`) into ``folder`` (default :data:`CACHE`)
+    as ``FILE``, checked by MD5.
+
+    Each address is tried in turn; a zip archive, a Unix-compress ``.Z``, a
+    gzip or plain text file are all understood. The file is written under a
+    temporary name and moved into place, so a failed or damaged download
+    leaves nothing behind. Raises DataError with the reason of the last failure.
+    """
+    folder = Path(folder or CACHE).expanduser()
+    why = "no address to fetch from"
+    for url in URLS if urls is None else urls:
+        try:
+            text = unpack(_fetch(url), url)
+        except DataError as e:
+            why = str(e)
+            log.warning("%s", why)
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=FILE, suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(gzip.compress(text, mtime=0))
+                os.replace(tmp, folder / FILE)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as e:
+            raise DataError(f"fetched, but could not be kept in {folder} ({e.strerror or e})") from None
+        log.info("pen digits downloaded from %s to %s", url, folder / FILE)
+        return folder / FILE
+    raise DataError(f"The public copy could not be fetched: {why}.")
+
+
+def _fetch(url: str) -> bytes:
+    """The bytes at ``url`` (at most MOST); DataError on any failure."""
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            raw = r.read(MOST + 1)
+    except (OSError, ValueError) as e:  # URLError, timeouts and refused connections are OSErrors
+        raise DataError(f"{url}: {getattr(e, 'reason', None) or e}") from None
+    if len(raw) > MOST:
+        raise DataError(f"{url}: more than {MOST >> 20} MB, not the pen digits")
+    return raw
+
+
+def unpack(raw: bytes, url: str = "the download") -> bytes:
+    """The training part's text from a downloaded file (zip, .Z, gzip or plain); DataError unless its
+    MD5 is :data:`MD5`."""
+    stem = FILE.removesuffix(".gz")
+    try:
+        if raw[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(io.BytesIO(raw)) as z:
+                names = [n for n in z.namelist() if Path(n).name in (stem, stem + ".Z", stem + ".gz")]
+                if not names:
+                    raise DataError(f"{url}: the archive holds no {stem}")
+                return unpack(z.read(names[0]), url)
+        if raw[:2] == b"\x1f\x9d":
+            import unlzw3  # Unix compress (LZW), the format UCI keeps the pen paths in
+
+            raw = unlzw3.unlzw(raw)
+        elif raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, IndexError, RuntimeError) as e:
+        raise DataError(f"{url}: damaged ({type(e).__name__}: {e})") from None
+    if hashlib.md5(raw).hexdigest() != MD5:
+        raise DataError(f"{url}: not the expected file (MD5 {hashlib.md5(raw).hexdigest()}, expected {MD5})")
+    return raw
 
 
 def parse(text: str) -> list:
@@ -167,6 +271,23 @@ def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS)
                     read=space.identity(), seed=seed, renders=renders)
     made = cache.cached("pen-pictures", settings, compute)
     return PenPictures(made["pictures"], labels, writers, np.repeat(np.arange(len(digits)), renders))
+
+
+def references(space, directory: Optional[str] = None):
+    """The pen references of a space's index: every writer's digits, drawn as :func:`pen_pictures` draws them.
+
+    Returns (PenPictures, "") or, when there are none, (None, the one line
+    that says why: turned off with ``directory`` or $PENDIGITS_DIR "off", or
+    the file not found and not fetched, or unreadable). Never raises for missing data.
+    """
+    if OFF in (directory, os.environ.get("PENDIGITS_DIR")):
+        return None, "turned off (pen data 'off')"
+    try:
+        digits = load_pendigits(directory)
+    except DataError as e:
+        log.warning("no pen digits as references: %s", e)
+        return None, str(e)
+    return pen_pictures(space, digits), ""
 
 
 def writer_folds(digits: list, folds: int) -> list:

@@ -36,6 +36,7 @@ class References:
     extra: np.ndarray  # (c, 28, 28) uint8: the pictures of the last c references (the copies, the pen digits)
     n_train: int  # distinct training digits
     writers: Optional[np.ndarray] = None  # (m,) int16: a pen digit's writer, 0 for the others; None if no pen digits
+    note: str = ""  # why the real pen digits the space would hold are missing ("" when they are not)
 
     @property
     def labels(self) -> np.ndarray:
@@ -85,16 +86,28 @@ class References:
 
 
 def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[int] = None,
-          seed: int = 0, pen=None) -> References:
+          seed: int = 0, pen=None, pen_data: Optional[str] = None) -> References:
     """The References of a space over a seeded subset of n_train training digits (all by default).
 
     The training digits come first, in training order, then the copies the
     space adds (:meth:`knn.spaces.Space.copies`), so exact ties go to the
     training digit itself, then ``pen``, real pen digits as the canvas draws
-    them (a :class:`knn.pen.PenPictures`, for instance every writer but the
-    ones measured).
+    them: None (MNIST alone), a :class:`knn.pen.PenPictures` (for instance
+    every writer but the ones measured), or "default", the shipped setting:
+    every writer's (:func:`knn.pen.references`, from ``pen_data`` or the
+    usual places) in a space that holds them, none in the others; when they
+    cannot be had, :attr:`References.note` says why.
     """
     space = spaces.get(space)
+    note = ""
+    if isinstance(pen, str):
+        if pen != "default":
+            raise ValueError(f"pen must be 'default', None or a PenPictures; got {pen!r}")
+        pen = None
+        if space.pen_references:
+            from knn.pen import references
+
+            pen, note = references(space, pen_data)
     rows = subset(len(mnist.train_labels), n_train, seed)
     images = mnist.train_images[rows]
     copies = space.copies(images, mnist.train_labels[rows])
@@ -109,7 +122,7 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
     vectors = space.index_vectors(images)
     writers = None
     if pen is not None and len(pen.labels):
-        vectors = np.concatenate([vectors, space.vectors(pen.pictures)])
+        vectors = np.concatenate([vectors, space.index_vectors(pen.pictures)])
         extra = np.concatenate([extra, pen.pictures])
         numbers = np.concatenate([numbers, PEN_BASE + pen.positions])
         kinds = np.concatenate([kinds, np.full(len(pen.labels), KINDS.index(PEN), np.int8)])
@@ -117,7 +130,7 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
         writers = np.concatenate([np.zeros(len(images), np.int16), pen.writers.astype(np.int16)])
     index = Index(vectors, labels, metric=metric)
     return References(space=space, index=index, numbers=numbers, kinds=kinds, base=mnist.train_images,
-                      extra=extra, n_train=len(rows), writers=writers)
+                      extra=extra, n_train=len(rows), writers=writers, note=note)
 
 
 PEN_BASE = 10 ** 6  # a pen digit's number: this plus its place in the file, apart from every MNIST index

@@ -64,6 +64,7 @@ class Space:
     gallery_note: str  # what the gallery's pictures and distances are
     grid_note: str = ""  # where value i sits in :meth:`grid`, where that is not plain to see
     calibration: int = 10_000  # training digits left out one at a time to calibrate certainty (knn.conformal)
+    pen_references: bool = False  # its index holds real pen digits by default (knn.pen.references)
 
     def read(self, picture) -> Steps:
         """Any picture (see :func:`knn.preprocess.read_image`) -> its steps to MNIST's format. Raises ImageError."""
@@ -187,12 +188,14 @@ THICKEN = _pixels("thicken", "thickened pixels",
 LEARNED = LearnedSpace(
     name="learned", title="learned features",
     summary="the redraw recipe's picture, compared as 64 features a small CNN learned (knn.learned), not as pixels; "
-            "the index adds styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail)",
+            "the index adds styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail) and real pen "
+            "digits by 30 writers where that data set is at hand",
     family="learned features",
     description="64 features a small CNN learned from MNIST (thickness, slant and size matter little there); "
                 "the neighbours are real training digits, and copies of its 1s, 7s and 9s with a flag, "
-                "a crossbar or a curled tail added (marked ˢ), the way many people write them.",
-    default_k=7, redraws_hairlines=True, values="learned features",
+                "a crossbar or a curled tail added (marked ˢ), the way many people write them, and digits "
+                "30 people wrote with a pen (marked ᵖ).",
+    default_k=7, redraws_hairlines=True, values="learned features", pen_references=True,
     gallery_note="distance in the learned features", grid_note="feature 8r + c in row r, column c")
 
 SPACES = {s.name: s for s in (NONE, DESKEW, REDRAW, THICKEN, LEARNED)}  # each pixel space adds a step to the last

@@ -52,6 +52,8 @@ def _unit_tier(request, monkeypatch, unit_cache, tmp_path):
         monkeypatch.setattr(module, "SHARED", tmp_path / "no-shared-data")
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache.npz")
     monkeypatch.setattr(data, "_download", offline)
+    monkeypatch.setattr(pen, "CACHE", tmp_path / "no-pen-cache")
+    monkeypatch.setattr(pen, "_fetch", lambda url: offline())
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +98,7 @@ def eval_cache(tmp_path_factory):
     from knn import cache
 
     folder = tmp_path_factory.mktemp("knn-cache")
-    for kind in ("copies", "features", "calibration"):  # the learned index's, if made already: not the page's results
+    for kind in ("copies", "features", "calibration", "pen-pictures"):  # the references', if made: not the page's results
         for made in cache.folder().glob(f"{kind}-*.npz"):
             shutil.copy(made, folder)
     os.environ["KNN_CACHE"] = str(folder)

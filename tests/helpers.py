@@ -225,3 +225,38 @@ def assert_one_line_error(r, text: str) -> None:
     assert "Traceback" not in r.stderr
     lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and text in lines[0], r.stderr
+
+
+def unipen(digits) -> str:
+    """knn.pen.PenDigit records written back as UNIPEN text, the pen digits' file format (tablet y grows upward)."""
+    lines = [".INCLUDE        dene.doc", "", '.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"', ".HIERARCHY      DIGIT", ""]
+    for i, d in enumerate(digits):
+        lines += [f'.SEGMENT DIGIT {i:4d} ? "{d.label}"', f".COMMENT {d.label} {d.writer} {i}"]
+        for stroke in d.strokes:
+            lines.append(".PEN_DOWN")
+            lines += [f" {x:4.0f} {-y:4.0f}" for x, y in stroke]
+            lines.append(".PEN_UP")
+    return "\n".join(lines) + "\n"
+
+
+def compress_z(data: bytes, run: int = 200) -> bytes:
+    """A valid Unix-compress (.Z) stream of data, the format UCI keeps the pen digits in, without compressing:
+    every byte a 9-bit literal code, and a CLEAR code every ``run`` bytes (padded to the end of its group of
+    eight codes, as compress does) so the code width never grows. gzip -d, ncompress and unlzw3 all read it."""
+    codes = []
+    for i, c in enumerate(data):
+        if i and i % run == 0:
+            codes.append(256)  # CLEAR: the decoder skips to the end of this group of eight codes
+            codes += [0] * (-len(codes) % 8)
+        codes.append(c)
+    out, bits, held = bytearray(b"\x1f\x9d\x90"), 0, 0  # magic, then block mode and at most 16-bit codes
+    for c in codes:
+        bits |= c << held
+        held += 9
+        while held >= 8:
+            out.append(bits & 255)
+            bits >>= 8
+            held -= 8
+    if held:
+        out.append(bits & 255)
+    return bytes(out)

@@ -16,7 +16,8 @@ def test_empty_canvas_shows_a_prompt(app):
     assert not app.exception
     assert any("Draw a digit" in i.value for i in app.info)
     assert not prediction(app) and not app.error
-    assert any(c.value == "References: 60,000 MNIST training digits." for c in app.sidebar.caption)
+    assert any(c.value == "References: 60,000 MNIST training digits; 14,988 drawings of real pen digits by 30 writers."
+               for c in app.sidebar.caption)
 
 
 def test_random_test_digit_is_classified(app, mnist):
@@ -68,6 +69,22 @@ def test_missing_data_is_reported(monkeypatch, tmp_path):
     at.run()
     assert not at.exception
     assert any("could not be loaded" in e.value and "nowhere" in e.value for e in at.error)
+    st.cache_resource.clear()
+
+
+def test_without_pen_digits_the_page_says_so_and_works(monkeypatch, tmp_path):
+    """Pen digits turned off (as when their file is nowhere and the machine offline): MNIST alone, and the
+    sidebar says why in one line."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    monkeypatch.setenv("PENDIGITS_DIR", "off")
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    assert not at.exception and not at.error
+    assert any(c.value.startswith("References: 60,000 MNIST training digits. No real pen digits: turned off")
+               for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
+    at.radio(key="input").set_value("MNIST").run()
+    assert len(prediction(at)) == 1 and not any("writer" in c for c in captions(at))
     st.cache_resource.clear()
 
 

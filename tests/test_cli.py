@@ -87,11 +87,14 @@ def test_predict_reads_a_number_digit_by_digit(mnist, tmp_path, capsys):
     assert "as a number: 0127 (4 digits, left to right)" in text.stdout
 
 
-def test_predict_text_output(drawn_files):
+def test_predict_text_output(drawn_files, capsys):
     r = run("predict", drawn_files[0][0])
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(drawn_files[0][0] + ": 7")
-    assert "training #" in r.stdout
+    assert "training #" in r.stdout and "note:" not in r.stderr
+    r = in_process(capsys, "predict", "--pen-data", "off", drawn_files[0][0])
+    assert r.returncode == 0 and r.stdout.startswith(drawn_files[0][0] + ": 7")
+    assert "note: no real pen digits as references (turned off" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_errors_are_one_line(tmp_path, drawn_files, capsys):
@@ -122,6 +125,7 @@ def test_pen_set_reports_widths_groups_and_confusions(tmp_path, capsys):
     assert "real pen digits: accuracy" in r.stdout and "by pen width: 8 px" in r.stdout
     assert "prediction sets at 90%: coverage" in r.stdout and "'not a digit' by pen width: 8 px" in r.stdout
     assert "writers 1-10" in r.stdout and "confusion" in r.stdout
+    assert "references: MNIST alone, no writer's own digits" in r.stdout
     assert sheet.exists() and Image.open(sheet).size[0] > 0
     r = in_process(capsys, "evaluate", "--set", "pen", "--n", "70", "--json")
     out = json.loads(r.stdout)

@@ -368,14 +368,15 @@ def main():
     st.html(LIGHT + PICTURES + LAYOUT)
     st.title("✍️ Nearest-neighbour digits")
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
-            "MNIST's training digits reads it, and shows you why.</p>")
+            "tens of thousands of handwritten digits reads it, and shows you why.</p>")
     space, k, metric, voting, n_train, level, stroke = sidebar()
     shared_link()
     if "link_error" in st.session_state:
         st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
     with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
         refs = resources.references(n_train, metric, space.name)
-    st.sidebar.caption("References: " + "; ".join(refs.sets) + ".")
+    st.sidebar.caption("References: " + "; ".join(refs.sets) + "."
+                       + (f" No real pen digits: {refs.note}" if refs.note else ""))
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if choice == "Number":
         sketch = canvas(stroke, NUMBER_CANVAS)

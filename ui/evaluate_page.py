@@ -89,7 +89,9 @@ def curves_section(store, settings):
     best = max(curves.items(), key=lambda kv: kv[1].max())
     st.caption(f"Solid: all 60,000 training and 10,000 test digits. Dotted: the TF1 tutorial's 5,000 / 200 "
                f"(one seeded draw, so it jumps: 200 test digits make 0.5% steps). Best: {best[0]} at "
-               f"k={int(np.argmax(best[1])) + 1}, {best[1].max():.2%}.")
+               f"k={int(np.argmax(best[1])) + 1}, {best[1].max():.2%}. References here: MNIST's training digits "
+               f"(and the learned space's styled copies); the Draw page's learned index also holds real pen digits, "
+               f"measured with them in docs/results.md.")
 
 
 def confusion_section(store):

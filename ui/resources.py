@@ -67,12 +67,13 @@ def mnist():
     return load_mnist()
 
 
-@st.cache_resource(show_spinner="Building the index and calibrating its certainty (once per setting, shared by "
-                                "all visitors; up to a minute the first time, seconds once kept on disk)...",
+@st.cache_resource(show_spinner="Building the index (MNIST's training digits, styled copies and real pen digits "
+                                "drawn on the canvas) and calibrating its certainty: once per setting, shared by "
+                                "all visitors; about three minutes the very first time, seconds once kept on disk...",
                    max_entries=6)
 def references(n_train: int, metric: str, space: str):
     """The References of a setting and their calibration (:func:`knn.conformal.calibrate`); read-only, shared."""
-    refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train)
+    refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train, pen="default")
     calibrate(refs)
     blank = np.zeros(refs.index.dim, np.uint8)
     refs.index.search(blank, 1)  # compile the single-query paths now, not on a first stroke
