@@ -105,8 +105,9 @@ def _report_non_digits(e) -> None:
 
 
 def _report_numbers(evaluations, refs) -> None:
-    print(f"numbers, one picture each, split into digits and read left to right; {refs.n_train} training digits "
-          f"({len(refs)} vectors), k={evaluations[0].k}, space={evaluations[0].space}")
+    print(f"numbers, one picture each, split into digits and read left to right; {refs.n_train} training digits, "
+          f"k={evaluations[0].k}, space={evaluations[0].space}; pen numbers with MNIST alone as references (--folds F: "
+          f"with the other writers' digits in), scan numbers with the shipped references")
     for e in evaluations:
         lengths = ", ".join(f"{n} digits {v:.1%}" for n, v in e.by_length.items())
         print(f"  {e.set}: {e.n} strings of 2-4 digits read exactly {e.exact:.2%} ({lengths}); split into the right "
@@ -130,6 +131,8 @@ def _evaluate_folds(a, mnist, digits) -> int:
           f"space={e.space}; {e.seconds:.0f} s")
     for f, (writers, acc, size) in enumerate(zip(e.folds, e.accuracy, e.references), 1):
         print(f"  fold {f}: writers {', '.join(map(str, writers))}: {acc:.2%} ({size:,} pen drawings in the index)")
+    if e.flagged is not None:
+        print(f"  answered 'not a digit': {e.flagged:.2%}")
     if e.by_width:
         print("  by pen width (mean, range): " + ", ".join(f"{w} px {m:.1%} ({lo:.1%}-{hi:.1%})"
                                                         for w, (m, lo, hi) in e.by_width.items()))
@@ -188,8 +191,9 @@ def cmd_evaluate(a) -> int:
             from knn.evaluate import evaluate_numbers, pen_numbers, scan_numbers
 
             n = a.n or NUMBERS
+            shipped = build(mnist, a.space, a.metric, a.train, a.seed, pen="default", pen_data=a.pen_data)
             e = [evaluate_numbers(refs, pen_numbers(digits[0], n, a.seed), "pen numbers", a.k, a.voting, update, n),
-                 evaluate_numbers(refs, scan_numbers(digits[1], n, a.seed), "scan numbers", a.k, a.voting, update, n)]
+                 evaluate_numbers(shipped, scan_numbers(digits[1], n, a.seed), "scan numbers", a.k, a.voting, update, n)]
         else:
             e = evaluate_mnist(refs, mnist, a.test, a.seed, a.k, a.voting, progress=update, level=a.level)
     finally:

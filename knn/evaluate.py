@@ -462,6 +462,7 @@ class FoldEvaluation(Report):
     k: int
     space: str
     seconds: float
+    flagged: Optional[float] = None  # pen: the share answered "not a digit", all folds together
 
 
 def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
@@ -477,7 +478,7 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
     start = time.perf_counter()
     space = _spaces.get(space)
     pen = pen_pictures(space, digits)
-    results, sizes, by_width, count = [], [], {}, 0
+    results, sizes, by_width, count, flagged = [], [], {}, 0, 0.0
     splits = writer_folds(digits, folds)
     for fold in splits:
         refs = build(mnist, space, metric, pen=pen.without(fold))
@@ -487,6 +488,7 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
             e = evaluate_pen(refs, mine, seed=seed, k=k, voting=voting, progress=progress, level=level)
             results.append(e.accuracy)
             count += e.n
+            flagged += e.flagged * e.n
             for w, v in e.by_width.items():
                 by_width.setdefault(w, []).append(v)
         else:
@@ -500,4 +502,5 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
         set=what, folds=[sorted(f) for f in splits], accuracy=results,
         mean=float(np.mean(results)), low=float(min(results)), high=float(max(results)),
         by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in by_width.items()},
-        n=count, references=sizes, k=k, space=space.name, seconds=time.perf_counter() - start)
+        n=count, references=sizes, k=k, space=space.name, seconds=time.perf_counter() - start,
+        flagged=flagged / count if what == "pen" else None)

@@ -67,33 +67,25 @@ def build_model(dim: int = FEATURES) -> tf.keras.Model:
 
 
 def train(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0, batch: int = 128,
-          dim: int = FEATURES, progress: Optional[Callable[[int, int, float], None]] = None,
-          start: Optional[dict] = None, peak: float = 2e-3, unstyled: int = 0) -> dict:
+          dim: int = FEATURES, progress: Optional[Callable[[int, int, float], None]] = None) -> dict:
     """Train the CNN on (n, 28, 28) uint8 digits; return its weights as a dict of arrays.
 
-    Adam with a cosine-decayed learning rate from ``peak``, cross-entropy
-    with 0.1 label smoothing; in every batch half the 1s, 7s and 9s take
-    their :func:`stylise` copy (except the last ``unstyled`` digits, real
-    pen digits that have their writers' styles already), then everything is
-    augmented (:func:`augment`). ``start``: weights to continue from
-    instead of a fresh network (fine-tuning). Seeded: the same seed gives
-    the same shuffles and augmentations. ``progress(step, steps, loss)`` is
-    called after every step.
+    Adam with a cosine-decayed learning rate, cross-entropy with 0.1 label
+    smoothing; in every batch half the 1s, 7s and 9s take their
+    :func:`stylise` copy, then everything is augmented (:func:`augment`). Seeded: the same
+    seed gives the same shuffles and augmentations. ``progress(step, steps,
+    loss)`` is called after every step.
     """
     tf.keras.utils.set_random_seed(seed)
     model = build_model(dim)
-    if start is not None:
-        model.set_weights([start[k] for k in sorted(k for k in start if k.startswith("w"))])
     n = len(labels)
     steps_per_epoch = math.ceil(n / batch)
     steps = epochs * steps_per_epoch
-    lr = tf.keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.02)
+    lr = tf.keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
     opt = tf.keras.optimizers.Adam(lr)
     loss_fn = tf.keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
     x_all = tf.constant(np.asarray(images, np.uint8).reshape(n, SIDE, SIDE, 1))
-    mnist = n - unstyled
-    styled = np.concatenate([stylise(images[:mnist], labels[:mnist], seed), images[mnist:]])
-    styled = tf.constant(np.asarray(styled, np.uint8).reshape(n, SIDE, SIDE, 1))
+    styled = tf.constant(stylise(images, labels, seed).reshape(n, SIDE, SIDE, 1))
     y_all = tf.constant(np.asarray(labels, np.int64))
 
     @tf.function(jit_compile=False, reduce_retracing=True)

@@ -96,7 +96,9 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
     every writer but the ones measured), or "default", the shipped setting:
     every writer's (:func:`knn.pen.references`, from ``pen_data`` or the
     usual places) in a space that holds them, none in the others; when they
-    cannot be had, :attr:`References.note` says why.
+    cannot be had, :attr:`References.note` says why. A space whose copies
+    stand in for real pen digits (the learned space's styled copies) adds
+    them only to an index without pen digits.
     """
     space = spaces.get(space)
     note = ""
@@ -110,7 +112,8 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
             pen, note = references(space, pen_data)
     rows = subset(len(mnist.train_labels), n_train, seed)
     images = mnist.train_images[rows]
-    copies = space.copies(images, mnist.train_labels[rows])
+    with_pen = pen is not None and len(pen.labels) > 0
+    copies = None if with_pen and space.copies_stand_in_for_pen else space.copies(images, mnist.train_labels[rows])
     numbers, kinds = rows, np.zeros(len(rows), np.int8)
     extra = np.zeros((0, SIDE, SIDE), np.uint8)
     if copies is not None:

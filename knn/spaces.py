@@ -22,7 +22,8 @@ caller branches on a space's name:
 The pixel spaces each add one step to the one before: "none" (MNIST's own
 recipe), "deskew", "redraw" (hairlines redrawn), "thicken" (a thickened copy
 of every training digit in the index). "learned" compares the 64 features of
-:mod:`knn.learned`, with styled copies in the index. ``get("default")`` is
+:mod:`knn.learned`, with real pen digits in the index (styled copies where
+those cannot be had). ``get("default")`` is
 DEFAULT, the best measured.
 """
 
@@ -65,6 +66,7 @@ class Space:
     grid_note: str = ""  # where value i sits in :meth:`grid`, where that is not plain to see
     calibration: int = 10_000  # training digits left out one at a time to calibrate certainty (knn.conformal)
     pen_references: bool = False  # its index holds real pen digits by default (knn.pen.references)
+    copies_stand_in_for_pen: bool = False  # its copies join only an index without real pen digits
 
     def read(self, picture) -> Steps:
         """Any picture (see :func:`knn.preprocess.read_image`) -> its steps to MNIST's format. Raises ImageError."""
@@ -141,7 +143,8 @@ class PixelSpace(Space):
 
 @dataclass(frozen=True)
 class LearnedSpace(Space):
-    """The 64 features of :mod:`knn.learned`; the index adds styled copies of the 1s, 7s and 9s."""
+    """The 64 features of :mod:`knn.learned`; the index adds real pen digits, or styled copies of the 1s, 7s
+    and 9s in their stead."""
 
     def encode(self, seen):
         return learned.embedder()(seen)
@@ -188,14 +191,14 @@ THICKEN = _pixels("thicken", "thickened pixels",
 LEARNED = LearnedSpace(
     name="learned", title="learned features",
     summary="the redraw recipe's picture, compared as 64 features a small CNN learned (knn.learned), not as pixels; "
-            "the index adds styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail) and real pen "
-            "digits by 30 writers where that data set is at hand",
+            "the index adds real pen digits by 30 writers (knn.pen), or where that data set cannot be had, "
+            "styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail)",
     family="learned features",
     description="64 features a small CNN learned from MNIST (thickness, slant and size matter little there); "
-                "the neighbours are real training digits, and copies of its 1s, 7s and 9s with a flag, "
-                "a crossbar or a curled tail added (marked ˢ), the way many people write them, and digits "
-                "30 people wrote with a pen (marked ᵖ).",
-    default_k=7, redraws_hairlines=True, values="learned features", pen_references=True,
+                "the neighbours are real training digits and digits 30 other people wrote with a pen (marked ᵖ), "
+                "in the styles MNIST lacks (or, without those, copies of its 1s, 7s and 9s with a flag, "
+                "a crossbar or a curled tail added, marked ˢ).",
+    default_k=7, redraws_hairlines=True, values="learned features", pen_references=True, copies_stand_in_for_pen=True,
     gallery_note="distance in the learned features", grid_note="feature 8r + c in row r, column c")
 
 SPACES = {s.name: s for s in (NONE, DESKEW, REDRAW, THICKEN, LEARNED)}  # each pixel space adds a step to the last

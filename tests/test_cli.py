@@ -115,7 +115,7 @@ def test_errors_are_one_line(tmp_path, drawn_files, capsys):
     assert r.returncode == 1 and "No such file" in r.stderr and "Traceback" not in r.stderr
     r = in_process(capsys, "predict", "--k", "200000", str(drawn))
     assert_one_line_error(r, "; got 200000")
-    assert "k must be between 1 and 9" in r.stderr  # the learned index: 60,000 digits and some 30,000 styled copies
+    assert "k must be between 1 and 74988" in r.stderr  # the learned index: 60,000 training and 14,988 pen digits
 
 
 def test_pen_set_reports_widths_groups_and_confusions(tmp_path, capsys):

@@ -98,15 +98,16 @@ def test_learned_index_holds_copies_that_name_and_show_themselves(mnist, tmp_pat
 
 @pytest.mark.slow
 def test_full_mnist_with_learned_features(mnist):
-    """All 60,000 / 10,000, the default space and its k: at least 99.4% (measured 99.44%, 56 errors).
+    """All 60,000 / 10,000, the shipped references (MNIST and the real pen digits) and the space's k: at
+    least 99.35% (measured 99.40%, 60 errors).
 
     And the certainty's promise: the 95% prediction sets, calibrated leave-one-out on training digits,
-    cover 94-96.5% of the test digits (measured 94.98%), with 1.05 digits or fewer on average (0.951)."""
+    cover 94-96.5% of the test digits (measured 94.92%), with 1.05 digits or fewer on average (0.950)."""
     from knn.evaluate import evaluate_mnist
     from knn.references import build
 
-    e = evaluate_mnist(build(mnist), mnist)
-    assert e.space == "learned" and e.k == 7 and e.n_train == 60000 and e.index_size == 91170  # + 31,170 styled copies
-    assert e.accuracy >= 0.994, e.summary()
+    e = evaluate_mnist(build(mnist, pen="default"), mnist)
+    assert e.space == "learned" and e.k == 7 and e.n_train == 60000 and e.index_size == 74988  # + 14,988 pen drawings
+    assert e.accuracy >= 0.9935, e.summary()
     assert 0.94 <= e.coverage <= 0.965 and e.set_size <= 1.05, e.summary()
     assert e.flagged <= 0.02, e.summary()  # MNIST's own test digits are digits

@@ -123,3 +123,16 @@ def test_the_test_s_z_files_are_real_unix_compress(text):
 
     out = subprocess.run(["gzip", "-dc"], input=compress_z(text), capture_output=True, check=True).stdout
     assert out == text
+
+
+def test_copies_that_stand_in_for_pen_digits_join_only_an_index_without_them(synthetic, text, tmp_path):
+    space = replace(spaces.THICKEN, pen_references=True, copies_stand_in_for_pen=True)
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / pen.FILE).write_bytes(gzip.compress(text))
+    n = len(synthetic.train_labels)
+    with_pen = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    assert len(with_pen) == n + 80 and set(with_pen.kinds[:n]) == {0} and with_pen.writers[n:].min() >= 1
+    without = references.build(synthetic, space, pen="default", pen_data="off")
+    assert len(without) == 2 * n and without.writers is None  # the thickened copies in their stead
+    assert len(references.build(synthetic, spaces.THICKEN, pen=pen.references(space, str(folder))[0])) == 2 * n + 80

@@ -90,8 +90,8 @@ def curves_section(store, settings):
     st.caption(f"Solid: all 60,000 training and 10,000 test digits. Dotted: the TF1 tutorial's 5,000 / 200 "
                f"(one seeded draw, so it jumps: 200 test digits make 0.5% steps). Best: {best[0]} at "
                f"k={int(np.argmax(best[1])) + 1}, {best[1].max():.2%}. References here: MNIST's training digits "
-               f"(and the learned space's styled copies); the Draw page's learned index also holds real pen digits, "
-               f"measured with them in docs/results.md.")
+               f"(and the learned space's styled copies); the Draw page's learned index holds real pen digits "
+               f"instead of the copies, measured in docs/results.md.")
 
 
 def confusion_section(store):
@@ -130,7 +130,7 @@ def misclassified(table, pred, t: int, p: int, k: int, limit: int = 12):
         return
     st.caption(f"Each row: the test digit ({what}), then its {k} nearest training digits with their distances.")
     data = resources.mnist()
-    refs = resources.references(len(data.train_labels), "l1", spaces.DEFAULT.name)  # the Draw page's: its copies
+    refs = resources.references(len(data.train_labels), "l1", spaces.DEFAULT.name, pen=False)  # the table's
     for r in rows[:limit]:
         test_row = int(table["test_rows"][r])
         pos = table["positions"][r, :k]
@@ -167,7 +167,7 @@ def load_certainty() -> dict:
     """The certainty section's table (see :func:`knn.tables.certainty_table`), once per process, before any
     widget is drawn: a click elsewhere on the page reruns the script and would cut a computation short."""
     data = resources.mnist()
-    refs = resources.references(len(data.train_labels), "l1", spaces.DEFAULT.name)
+    refs = resources.references(len(data.train_labels), "l1", spaces.DEFAULT.name, pen=False)  # no pen digit in
     pen, no_pen = _optional(find_pendigits)
     other, no_other = _optional(find_omniglot)
     mine = certainty_slot()

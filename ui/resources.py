@@ -67,13 +67,16 @@ def mnist():
     return load_mnist()
 
 
-@st.cache_resource(show_spinner="Building the index (MNIST's training digits, styled copies and real pen digits "
-                                "drawn on the canvas) and calibrating its certainty: once per setting, shared by "
-                                "all visitors; about three minutes the very first time, seconds once kept on disk...",
+@st.cache_resource(show_spinner="Building the index (MNIST's training digits and real pen digits drawn on the "
+                                "canvas) and calibrating its certainty: once per setting, shared by all visitors; "
+                                "about a minute and a half the very first time, a second once kept on disk...",
                    max_entries=6)
-def references(n_train: int, metric: str, space: str):
-    """The References of a setting and their calibration (:func:`knn.conformal.calibrate`); read-only, shared."""
-    refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train, pen="default")
+def references(n_train: int, metric: str, space: str, pen: bool = True):
+    """The References of a setting and their calibration (:func:`knn.conformal.calibrate`); read-only, shared.
+    ``pen``: the shipped references (real pen digits where the space holds them); False: MNIST alone, with the
+    space's own copies, as the Evaluate page's tables were computed."""
+    refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train,
+                 pen="default" if pen else None)
     calibrate(refs)
     blank = np.zeros(refs.index.dim, np.uint8)
     refs.index.search(blank, 1)  # compile the single-query paths now, not on a first stroke
