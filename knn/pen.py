@@ -53,6 +53,7 @@ CACHE = Path("~/.keras/datasets/pendigits")  # where a downloaded copy is kept, 
 MOST = 64 << 20  # bytes a download may bring
 TIMEOUT = 20.0  # seconds without an answer before a download gives up
 OFF = "off"  # --pen-data off or PENDIGITS_DIR=off: no pen digits as references
+HOLD_OUT = "PENDIGITS_HOLD_OUT"  # writers kept out of the index ("21-30", "1,4,7"): try the page on hands it never saw
 log = logging.getLogger("knn.pen")
 WRITER_GROUPS = {"writers 1-10": range(1, 11), "writers 11-30": range(11, 31)}
 
@@ -273,21 +274,38 @@ def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS)
     return PenPictures(made["pictures"], labels, writers, np.repeat(np.arange(len(digits)), renders))
 
 
-def references(space, directory: Optional[str] = None):
-    """The pen references of a space's index: every writer's digits, drawn as :func:`pen_pictures` draws them.
+def references(space, directory: Optional[str] = None, hold_out=None):
+    """The pen references of a space's index: every writer's digits, drawn as :func:`pen_pictures` draws them,
+    less the writers in ``hold_out`` (default: those $PENDIGITS_HOLD_OUT names, see :func:`writers_of`).
 
     Returns (PenPictures, "") or, when there are none, (None, the one line
     that says why: turned off with ``directory`` or $PENDIGITS_DIR "off", or
-    the file not found and not fetched, or unreadable). Never raises for missing data.
+    the file not found and not fetched, or unreadable, or a malformed
+    $PENDIGITS_HOLD_OUT). Never raises for missing data.
     """
     if OFF in (directory, os.environ.get("PENDIGITS_DIR")):
         return None, "turned off (pen data 'off')"
     try:
+        out = writers_of(os.environ.get(HOLD_OUT, "")) if hold_out is None else set(hold_out)
         digits = load_pendigits(directory)
-    except DataError as e:
+    except (DataError, ValueError) as e:
         log.warning("no pen digits as references: %s", e)
         return None, str(e)
-    return pen_pictures(space, digits), ""
+    pictures = pen_pictures(space, digits)
+    return (pictures.without(out) if out else pictures), ""
+
+
+def writers_of(spec: str) -> set:
+    """Writer numbers from text like "21-30" or "1, 4, 7" (ranges inclusive); ValueError naming the rule."""
+    writers = set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        lo, _, hi = part.partition("-")
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise ValueError(f"${HOLD_OUT} must list writer numbers such as '21-30' or '1,4,7'; got {spec!r}") from None
+        writers.update(range(first, last + 1))
+    return writers
 
 
 def writer_folds(digits: list, folds: int) -> list:

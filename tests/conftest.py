@@ -46,7 +46,7 @@ def _unit_tier(request, monkeypatch, unit_cache, tmp_path):
 
     monkeypatch.setenv("KNN_CACHE", str(unit_cache))
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    for name in ("PENDIGITS_DIR", "USPS_DIR", "OMNIGLOT_DIR"):
+    for name in ("PENDIGITS_DIR", "PENDIGITS_HOLD_OUT", "USPS_DIR", "OMNIGLOT_DIR"):
         monkeypatch.delenv(name, raising=False)
     for module in (data, pen, scans, omniglot):
         monkeypatch.setattr(module, "SHARED", tmp_path / "no-shared-data")

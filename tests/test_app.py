@@ -79,9 +79,11 @@ def test_without_pen_digits_the_page_says_so_and_works(monkeypatch, tmp_path):
 
     st.cache_resource.clear()
     monkeypatch.setenv("PENDIGITS_DIR", "off")
-    at = AppTest.from_file(APP, default_timeout=600).run()
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.session_state["n_train"] = 5000  # a small index: this test is about the message
+    at.run()
     assert not at.exception and not at.error
-    assert any(c.value.startswith("References: 60,000 MNIST training digits. No real pen digits: turned off")
+    assert any(c.value.startswith("References: 5,000 MNIST training digits. No real pen digits: turned off")
                for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
     at.radio(key="input").set_value("MNIST").run()
     assert len(prediction(at)) == 1 and not any("writer" in c for c in captions(at))
@@ -221,7 +223,7 @@ def test_a_star_is_not_a_digit(monkeypatch, app):
     assert not app.exception
     assert prediction(app) == ["not a digit"]
     assert any("does not look like a digit" in m.value for m in app.markdown)
-    assert any("The 7 nearest training digits" in m.value for m in app.markdown)  # its neighbours still show why
+    assert any("The 7 nearest references" in m.value for m in app.markdown)  # its neighbours still show why
 
 
 def _sketch(size, lines, width=18.0):

@@ -33,26 +33,12 @@ HELD_OUT = range(21, 31)  # the pen writers these tests draw; the server's refer
 
 
 @pytest.fixture(scope="module")
-def pen_folder(tmp_path_factory):
-    """A pen digits file without the held-out writers: the server's pen references."""
-    import gzip
-
-    from helpers import unipen
-    from knn.pen import FILE, load_pendigits
-
-    folder = tmp_path_factory.mktemp("pen-references")
-    kept = [d for d in load_pendigits() if d.writer not in HELD_OUT]
-    (folder / FILE).write_bytes(gzip.compress(unipen(kept).encode()))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def server_process(eval_cache, pen_folder):
+def server_process(eval_cache):
     """``streamlit run app.py`` on a free localhost port; its ``url`` attribute says where."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     port = free_port()
-    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_DIR=str(pen_folder))
+    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT="21-30")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -195,14 +181,15 @@ def pen_digits():
     return [next(d for d in pen if d.writer == 25 and d.label == y) for y in (1, 7, 9, 4)]
 
 
-def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache, pen_folder, monkeypatch):
+def test_pen_digits_replayed_with_the_mouse(page, pen_digits, mnist, eval_cache, monkeypatch):
     """The page reads each replayed pen digit as the library reads the same strokes drawn offline."""
     from knn.answer import answer
     from knn.drawn import render, to_canvas
     from knn.references import build
 
     monkeypatch.setenv("KNN_CACHE", str(eval_cache))
-    refs = build(mnist, pen="default", pen_data=str(pen_folder))  # the server's references
+    monkeypatch.setenv("PENDIGITS_HOLD_OUT", "21-30")
+    refs = build(mnist, pen="default")  # the server's references
     assert not set(refs.writers.tolist()) & set(HELD_OUT)
     page.locator("canvas.upper-canvas").hover()
     page.get_by_role("button", name="Forget my digits (1)").click()  # the 7 taught above

@@ -24,7 +24,6 @@ def test_scribbles_stars_and_letters_are_not_digits(refs, width):
     for name in NON_DIGITS:
         c = answer(refs, non_digit(name, width)).certainty
         assert c.not_a_digit, (name, width, c.to_json())
-        assert c.prediction_set(0.95) == (), (name, width, c.to_json())  # and no digit fits at 95%
     for label, strokes in BROWSER_DIGITS.items():
         ans = answer(refs, render(strokes, width, 0.8, (140, 140)))
         assert ans.prediction == label and not ans.certainty.not_a_digit, (label, width, ans.certainty.to_json())

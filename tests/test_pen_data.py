@@ -136,3 +136,17 @@ def test_copies_that_stand_in_for_pen_digits_join_only_an_index_without_them(syn
     without = references.build(synthetic, space, pen="default", pen_data="off")
     assert len(without) == 2 * n and without.writers is None  # the thickened copies in their stead
     assert len(references.build(synthetic, spaces.THICKEN, pen=pen.references(space, str(folder))[0])) == 2 * n + 80
+
+
+def test_writers_can_be_held_out_of_the_index(synthetic, text, tmp_path, monkeypatch):
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / pen.FILE).write_bytes(gzip.compress(text))
+    space = replace(spaces.NONE, pen_references=True)
+    monkeypatch.setenv("PENDIGITS_HOLD_OUT", "3-4")
+    refs = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    assert set(refs.writers[refs.writers > 0].tolist()) == {1, 2} and refs.sets[1].endswith("by 2 writers")
+    assert pen.writers_of("21-30, 5") == {5, *range(21, 31)} and pen.writers_of("") == set()
+    monkeypatch.setenv("PENDIGITS_HOLD_OUT", "writer 3")
+    refs = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    assert refs.writers is None and "must list writer numbers such as '21-30'" in refs.note

@@ -228,7 +228,7 @@ def show_steps(ans):
 
 
 def show_answer(ans, level: float):
-    """The prediction, how sure, and the nearest training digits: what must be on screen with the canvas."""
+    """The prediction, how sure, and the nearest references: what must be on screen with the canvas."""
     share = ans.shares[ans.prediction]
     k = len(ans.neighbours)
     if ans.certainty.not_a_digit:
@@ -237,7 +237,7 @@ def show_answer(ans, level: float):
         st.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
                   delta_color="off", delta_arrow="off")
     headline, why = certainty_words(ans.certainty, ans.prediction, level)
-    st.markdown(f"{headline} The {k} nearest training digits:")
+    st.markdown(f"{headline} The {k} nearest references:")
     nearest(ans)
     notes = [f"Captions: label · training index · distance; {ans.space.gallery_note}."]
     if any(nb.label != ans.prediction for nb in ans.neighbours):
