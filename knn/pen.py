@@ -65,10 +65,10 @@ class PenDigit:
     writer: int  # 1-30
 
 
-def find_pendigits(directory: Optional[str] = None, fetch: bool = True) -> Path:
+def find_pendigits(directory: Optional[str] = None) -> Path:
     """The trajectory file: ``directory``, then $PENDIGITS_DIR, then ``pendigits`` beside $MNIST_DIR,
     then ``../shared/data/pendigits`` beside the project, then a copy downloaded before (:data:`CACHE`);
-    with none of them, and ``fetch``, the public copy (:func:`download`). Raises DataError saying where
+    with none of them, the public copy (:func:`download`). Raises DataError saying where
     it looked (and why the download failed)."""
     beside = os.environ.get("MNIST_DIR") and str(Path(os.environ["MNIST_DIR"]).parent / "pendigits")
     places = [os.environ.get("PENDIGITS_DIR"), beside, str(SHARED / "pendigits"), str(CACHE.expanduser())]
@@ -76,7 +76,7 @@ def find_pendigits(directory: Optional[str] = None, fetch: bool = True) -> Path:
     try:
         return find_file(FILE, places, "Pen digits", hint, directory)
     except DataError as missing:
-        if directory or not fetch:
+        if directory:
             raise
         try:
             return download()
