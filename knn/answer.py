@@ -23,7 +23,7 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, Calibration, Certainty, calibrate, check_level
 from knn.engine import vote, vote_by_k
-from knn.preprocess import ImageError, Steps
+from knn.preprocess import SIDE, ImageError, Steps
 from knn.references import References
 from knn.spaces import Space
 
@@ -105,8 +105,10 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     k = min(k, len(dist))
     labels, shares = vote(lab[None, :k], dist[None, :k], voting)
     pred = int(labels[0])
-    pictures = np.stack([found[w][0].picture(int(p)) for w, p in zip(which, pos)])
-    certainty = calibration.assess(dist[None], lab[None], steps.centred[None], pictures[None])[0]
+    straight = np.empty((len(pos), SIDE, SIDE), np.uint8)  # the neighbours' deskewed pictures
+    for w, (r, *_) in enumerate(found):
+        straight[which == w] = r.deskewed(pos[which == w])
+    certainty = calibration.assess(dist[None], lab[None], steps.centred[None], straight[None])[0]
     nearest = {}  # digit -> (distance, which References, position) of its nearest reference
     for d, w, p, y in sorted(zip(dist_all.tolist(), which_all.tolist(), pos_all.tolist(), lab_all.tolist())):
         nearest.setdefault(y, (d, w, p))
@@ -172,7 +174,7 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
         n = max(k, min(reach, len(refs)))
         dist, pos, nlabels = refs.index.neighbours(space.vectors(np.stack(queries)), n)
         labels, shares = vote(nlabels[:, :k], dist[:, :k], voting)
-        certain = calibration.assess(dist, nlabels, np.stack(queries), refs.pictures(pos))
+        certain = calibration.assess(dist, nlabels, np.stack(queries), refs.deskewed(pos))
         read = {}
         for j, (row, part) in enumerate(owner):
             read[row, part] = dict(

@@ -99,12 +99,13 @@ def label_scores(distances: np.ndarray, labels: np.ndarray, k: int) -> np.ndarra
     return out
 
 
-def picture_gaps(queries: np.ndarray, pictures: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) pictures and (n, R, 28, 28) neighbour pictures -> (n,) the smallest L1 between
-    the deskewed query and its deskewed neighbours."""
-    n, r = pictures.shape[:2]
+def picture_gaps(queries: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) pictures and (n, R, 28, 28) their neighbours' pictures, already deskewed
+    (:meth:`knn.references.References.deskewed`) -> (n,) the smallest L1 between the deskewed query
+    and its neighbours."""
+    n, r = neighbours.shape[:2]
     q = deskew(queries).reshape(n, 1, -1).astype(np.int16)
-    p = deskew(pictures.reshape(n * r, *pictures.shape[2:])).reshape(n, r, -1).astype(np.int16)
+    p = neighbours.reshape(n, r, -1).astype(np.int16)
     return np.abs(p - q).sum(2, dtype=np.int32).min(1).astype(np.float64)
 
 
@@ -168,12 +169,13 @@ class Calibration:
     def __len__(self) -> int:
         return len(self.label)
 
-    def assess(self, distances, labels, queries, pictures) -> list:
+    def assess(self, distances, labels, queries, neighbours) -> list:
         """(n, R) distances and labels of each picture's nearest references, ascending, (n, 28, 28)
-        pictures as read and (n, R, 28, 28) their neighbours' pictures -> [Certainty]."""
+        pictures as read and (n, R, 28, 28) their neighbours' deskewed pictures
+        (:meth:`knn.references.References.deskewed`) -> [Certainty]."""
         distances = np.asarray(distances)
         scores = label_scores(distances, labels, self.k)
-        strange = strangeness(distances, picture_gaps(np.asarray(queries), np.asarray(pictures)), self.k)
+        strange = strangeness(distances, picture_gaps(np.asarray(queries), np.asarray(neighbours)), self.k)
         p = _p_values(self.label, scores)
         likeness = _p_values(self.strange, strange)
         return [Certainty(p_values=p[i], digit_likeness=float(likeness[i])) for i in range(len(p))]
@@ -214,10 +216,9 @@ def calibrate(refs, n: Optional[int] = None, seed: int = 0, reach: int = REACH,
             same = refs.numbers[pos] == refs.numbers[part][:, None]
             keep = np.argsort(same, 1, kind="stable")[:, :want - twins]  # the others, still nearest first
             dist, pos, lab = (np.take_along_axis(a, keep, 1) for a in (dist, pos, lab))
-            pictures = refs.pictures(pos)
             cert_scores = label_scores(dist, lab, space.default_k)
             labels.append(cert_scores[np.arange(len(part)), refs.labels[part]])
-            strange.append(strangeness(dist, picture_gaps(refs.pictures(part), pictures), space.default_k))
+            strange.append(strangeness(dist, picture_gaps(refs.pictures(part), refs.deskewed(pos)), space.default_k))
             if progress:
                 progress(s + len(part), len(rows))
         return {"label": np.sort(np.concatenate(labels)), "strange": np.sort(np.concatenate(strange)),

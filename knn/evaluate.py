@@ -96,7 +96,7 @@ def classify_with_certainty(refs: References, queries: np.ndarray, pictures: np.
         if calibration is None:
             p_values[s:s + chunk], likeness[s:s + chunk] = np.nan, np.nan
             continue
-        for j, c in enumerate(calibration.assess(dist, lab, pictures[s:s + chunk], refs.pictures(pos))):
+        for j, c in enumerate(calibration.assess(dist, lab, pictures[s:s + chunk], refs.deskewed(pos))):
             p_values[s + j], likeness[s + j] = c.p_values, c.digit_likeness
         if progress:
             progress(min(s + chunk, len(queries)), len(queries))

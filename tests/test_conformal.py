@@ -8,6 +8,7 @@ from helpers import synthetic_digit, synthetic_mnist
 from knn import conformal, references
 from knn.answer import answer
 from knn.conformal import Certainty, calibrate, label_scores, strangeness
+from knn.preprocess import deskew
 from knn.engine import vote
 
 pytestmark = pytest.mark.unit
@@ -29,7 +30,7 @@ def test_calibration_is_leave_one_out(synthetic):
     for j in range(refs.n_train):
         d, pos = brute_neighbours(refs, j, conformal.REACH)
         label.append(label_scores(d[None], refs.labels[pos][None], k)[0, refs.labels[j]])
-        gap = conformal.picture_gaps(refs.pictures([j]), refs.pictures(pos)[None])
+        gap = conformal.picture_gaps(refs.pictures([j]), deskew(refs.pictures(pos))[None])
         strange.append(strangeness(d[None], gap, k)[0])
     assert len(cal) == refs.n_train and cal.k == k
     assert np.allclose(cal.label, np.sort(label)) and np.allclose(cal.strange, np.sort(strange))

@@ -50,6 +50,17 @@ def test_pen_references_are_marked_with_their_writer(synthetic, pen):
     assert pen_nb.to_json()["source"] == "pen" and pen_nb.to_json()["writer"] in {2, 3, 5, 6}
 
 
+def test_deskewed_pictures_are_the_pictures_deskewed(synthetic, pen):
+    """The certainty reads every reference's deskewed picture from one store: training digits of a
+    subset, copies and pen drawings alike, in any shape of positions."""
+    from knn.preprocess import deskew
+
+    for refs in (references.build(synthetic, "none", pen=pen_pictures(references.spaces.get("none"), pen)),
+                 references.build(synthetic, "thicken", n_train=150, seed=2)):
+        pos = np.random.default_rng(0).integers(0, len(refs), (7, 9))
+        assert np.array_equal(refs.deskewed(pos), deskew(refs.pictures(pos).reshape(-1, 28, 28)).reshape(7, 9, 28, 28))
+
+
 def test_predict_says_each_neighbours_source(synthetic, pen, tmp_path):
     from helpers import png_of
 
