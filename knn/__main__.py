@@ -253,7 +253,7 @@ def cmd_bench(a) -> int:
     mnist = load_mnist(a.data)
 
     def extra():
-        refs = build(mnist)
+        refs = build(mnist, pen="default")  # the shipped references, as the page searches them
         return (f"this engine, default space ({refs.space.name})", refs.index,
                 refs.space.vectors(mnist.test_images[:a.queries]))
 

@@ -38,7 +38,7 @@ class References:
     n_train: int  # distinct training digits
     writers: Optional[np.ndarray] = None  # (m,) int16: a pen digit's writer, 0 for the others; None if no pen digits
     note: str = ""  # why the real pen digits the space would hold are missing ("" when they are not)
-    _straight: list = field(default_factory=list, repr=False)  # [(deskewed used base rows, their numbers, deskewed extra)]
+    _straight: list = field(default_factory=list, repr=False)  # [(deskewed pictures by position, which are made)]
     _lock: Lock = field(default_factory=Lock, repr=False)
 
     @property
@@ -55,30 +55,31 @@ class References:
 
     def pictures(self, positions) -> np.ndarray:
         """(..., 28, 28) uint8: :meth:`picture` of every position in an array of any shape."""
-        return self._gather(self.base, None, self.extra, positions)
-
-    def deskewed(self, positions) -> np.ndarray:
-        """(..., 28, 28) uint8: :meth:`pictures` deskewed (:func:`knn.preprocess.deskew`), for the
-        certainty's pixel distance. Every reference picture is deskewed once, on first use (about 2 s
-        for 75,000 on 2 cores), instead of its neighbours' at every answer."""
-        with self._lock:
-            if not self._straight:
-                used = np.unique(self.numbers[:len(self) - len(self.extra)])
-                self._straight.append((deskew(self.base[used]), used, deskew(self.extra)))
-        return self._gather(*self._straight[0], positions)
-
-    def _gather(self, base: np.ndarray, numbers: Optional[np.ndarray], extra: np.ndarray, positions) -> np.ndarray:
-        """Pictures of positions: for the references before the copies the ``base`` row of their number
-        (or of its place in the sorted ``numbers``, if given); for the copies their ``extra`` row."""
         pos = np.asarray(positions, np.int64)
         first = len(self) - len(self.extra)
         flat = pos.reshape(-1)
         out = np.empty((flat.size, SIDE, SIDE), np.uint8)
         copy = flat >= first
-        rows = self.numbers[flat[~copy]]
-        out[~copy] = base[rows if numbers is None else np.searchsorted(numbers, rows)]
-        out[copy] = extra[flat[copy] - first]
+        out[~copy] = self.base[self.numbers[flat[~copy]]]
+        out[copy] = self.extra[flat[copy] - first]
         return out.reshape(pos.shape + (SIDE, SIDE))
+
+    def deskewed(self, positions) -> np.ndarray:
+        """(..., 28, 28) uint8: :meth:`pictures` deskewed (:func:`knn.preprocess.deskew`), for the
+        certainty's pixel distance. Each reference is deskewed the first time it is asked for and kept
+        (784 bytes each), so a calibration deskews every reference at most once instead of its
+        neighbours' pictures for every digit."""
+        pos = np.asarray(positions, np.int64)
+        flat = pos.reshape(-1)
+        with self._lock:
+            if not self._straight:
+                self._straight.append((np.zeros((len(self), SIDE, SIDE), np.uint8), np.zeros(len(self), bool)))
+            store, done = self._straight[0]
+            todo = np.unique(flat[~done[flat]])
+            if len(todo):
+                store[todo] = deskew(self.pictures(todo))
+                done[todo] = True
+            return store[flat].reshape(pos.shape + (SIDE, SIDE))
 
     def origin(self, i: int) -> Origin:
         kind = KINDS[int(self.kinds[i])]

@@ -1,4 +1,4 @@
-"""The lecture-hall test: 10 visitors drawing at once, 8 digits each (benchmarks/load.py).
+"""The lecture-hall test: 10 visitors drawing at once, 3 digits each (benchmarks/load.py).
 
 The benchmark's own default is 10 x 20; docs/load.md has those runs. Here
 the crowd is shorter (the suite's time) but the same: ten browsers on the
@@ -14,7 +14,7 @@ from helpers import ROOT, mnist_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SESSIONS, DRAWINGS = 10, 4
+SESSIONS, DRAWINGS = 10, 3
 
 
 def test_ten_visitors_drawing_at_once():

@@ -78,7 +78,6 @@ def references(n_train: int, metric: str, space: str, pen: bool = True):
     refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train,
                  pen="default" if pen else None)
     calibrate(refs)
-    refs.deskewed([0])  # deskew every reference picture now, not on a first stroke
     blank = np.zeros(refs.index.dim, np.uint8)
     refs.index.search(blank, 1)  # compile the single-query paths now, not on a first stroke
     refs.index.nearest_per_label(blank)
