@@ -11,6 +11,7 @@ turns them into :class:`knn.origins.Neighbour` records.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Optional
@@ -38,7 +39,6 @@ class References:
     n_train: int  # distinct training digits
     writers: Optional[np.ndarray] = None  # (m,) int16: a pen digit's writer, 0 for the others; None if no pen digits
     note: str = ""  # why the real pen digits the space would hold are missing ("" when they are not)
-    _straight: list = field(default_factory=list, repr=False)  # [(deskewed pictures by position, which are made)]
     _lock: Lock = field(default_factory=Lock, repr=False)
 
     @property
@@ -72,14 +72,17 @@ class References:
         pos = np.asarray(positions, np.int64)
         flat = pos.reshape(-1)
         with self._lock:
-            if not self._straight:
-                self._straight.append((np.zeros((len(self), SIDE, SIDE), np.uint8), np.zeros(len(self), bool)))
-            store, done = self._straight[0]
+            store, done = self._straight
             todo = np.unique(flat[~done[flat]])
             if len(todo):
                 store[todo] = deskew(self.pictures(todo))
                 done[todo] = True
             return store[flat].reshape(pos.shape + (SIDE, SIDE))
+
+    @functools.cached_property
+    def _straight(self) -> tuple:
+        """(the deskewed pictures by position, which of them are made); pages are committed as written."""
+        return np.zeros((len(self), SIDE, SIDE), np.uint8), np.zeros(len(self), bool)
 
     def origin(self, i: int) -> Origin:
         kind = KINDS[int(self.kinds[i])]

@@ -8,8 +8,8 @@ from helpers import synthetic_digit, synthetic_mnist
 from knn import conformal, references
 from knn.answer import answer
 from knn.conformal import Certainty, calibrate, label_scores, strangeness
-from knn.preprocess import deskew
 from knn.engine import vote
+from knn.preprocess import deskew
 
 pytestmark = pytest.mark.unit
 
