@@ -27,6 +27,15 @@ def text():
     return unipen(digits).encode()
 
 
+@pytest.fixture
+def local(tmp_path, text):
+    """A local pen-digits folder (what --pen-data names) holding this text."""
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / pen.FILE).write_bytes(gzip.compress(text))
+    return str(folder)
+
+
 def archive(*members) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -97,7 +106,7 @@ def test_a_download_larger_than_the_limit_is_refused(online, monkeypatch, text):
         pen.download()
 
 
-def test_an_index_without_pen_digits_says_why(synthetic, online, monkeypatch, text, tmp_path):
+def test_an_index_without_pen_digits_says_why(synthetic, online, monkeypatch, local, tmp_path):
     space = replace(spaces.NONE, pen_references=True)  # a space that holds pen digits, cheap to build
     monkeypatch.setattr(pen, "URLS", ((tmp_path / "offline.zip").as_uri(),))
     refs = references.build(synthetic, space, pen="default")
@@ -107,12 +116,9 @@ def test_an_index_without_pen_digits_says_why(synthetic, online, monkeypatch, te
     monkeypatch.setenv("PENDIGITS_DIR", "off")
     assert "turned off" in references.build(synthetic, space, pen="default").note
     monkeypatch.delenv("PENDIGITS_DIR")
-    folder = tmp_path / "local"
-    folder.mkdir()
-    (folder / pen.FILE).write_bytes(gzip.compress(text))
-    refs = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    refs = references.build(synthetic, space, pen="default", pen_data=local)
     assert refs.note == "" and refs.sets[1] == "80 drawings of real pen digits by 4 writers"
-    assert references.build(synthetic, "none", pen="default", pen_data=str(folder)).writers is None  # not its set
+    assert references.build(synthetic, "none", pen="default", pen_data=local).writers is None  # not its set
     with pytest.raises(ValueError, match="pen must be"):
         references.build(synthetic, space, pen="all")
 
@@ -125,28 +131,22 @@ def test_the_test_s_z_files_are_real_unix_compress(text):
     assert out == text
 
 
-def test_copies_that_stand_in_for_pen_digits_join_only_an_index_without_them(synthetic, text, tmp_path):
+def test_copies_that_stand_in_for_pen_digits_join_only_an_index_without_them(synthetic, local):
     space = replace(spaces.THICKEN, pen_references=True, copies_stand_in_for_pen=True)
-    folder = tmp_path / "local"
-    folder.mkdir()
-    (folder / pen.FILE).write_bytes(gzip.compress(text))
     n = len(synthetic.train_labels)
-    with_pen = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    with_pen = references.build(synthetic, space, pen="default", pen_data=local)
     assert len(with_pen) == n + 80 and set(with_pen.kinds[:n]) == {0} and with_pen.writers[n:].min() >= 1
     without = references.build(synthetic, space, pen="default", pen_data="off")
     assert len(without) == 2 * n and without.writers is None  # the thickened copies in their stead
-    assert len(references.build(synthetic, spaces.THICKEN, pen=pen.references(space, str(folder))[0])) == 2 * n + 80
+    assert len(references.build(synthetic, spaces.THICKEN, pen=pen.references(space, local)[0])) == 2 * n + 80
 
 
-def test_writers_can_be_held_out_of_the_index(synthetic, text, tmp_path, monkeypatch):
-    folder = tmp_path / "local"
-    folder.mkdir()
-    (folder / pen.FILE).write_bytes(gzip.compress(text))
+def test_writers_can_be_held_out_of_the_index(synthetic, local, monkeypatch):
     space = replace(spaces.NONE, pen_references=True)
     monkeypatch.setenv("PENDIGITS_HOLD_OUT", "3-4")
-    refs = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    refs = references.build(synthetic, space, pen="default", pen_data=local)
     assert set(refs.writers[refs.writers > 0].tolist()) == {1, 2} and refs.sets[1].endswith("by 2 writers")
     assert pen.writers_of("21-30, 5") == {5, *range(21, 31)} and pen.writers_of("") == set()
     monkeypatch.setenv("PENDIGITS_HOLD_OUT", "writer 3")
-    refs = references.build(synthetic, space, pen="default", pen_data=str(folder))
+    refs = references.build(synthetic, space, pen="default", pen_data=local)
     assert refs.writers is None and "must list writer numbers such as '21-30'" in refs.note
