@@ -139,6 +139,26 @@ def _evaluate_folds(a, mnist, digits) -> int:
     return 0
 
 
+def _evaluate_nested(a, mnist, digits) -> int:
+    """``evaluate --set pen --folds F --nested``: settings chosen on inner folds, each outer fold measured once."""
+    from knn.evaluate import evaluate_nested
+
+    e = evaluate_nested(mnist, digits, a.folds, a.space, a.metric, seed=a.seed, voting=a.voting)
+    if a.json:
+        print(json.dumps(e.summary()))
+        return 0
+    print(f"real pen digits, {a.folds} nested writer-disjoint folds (k and the copies chosen on the other writers' "
+          f"inner folds, then each fold measured once): mean {e.mean:.2%}, range {e.low:.2%}-{e.high:.2%}; "
+          f"{e.n} measured; space={e.space}; {e.seconds:.0f} s")
+    for f, (writers, chosen, inner, acc, shipped) in enumerate(zip(e.folds, e.chosen, e.inner, e.accuracy, e.shipped), 1):
+        name = f"k={chosen['k']}, {'with' if chosen['copies'] else 'no'} copies"
+        print(f"  fold {f}: writers {', '.join(map(str, writers))}: chose {name} (inner {inner[name]:.2%}); "
+              f"{acc:.2%} (the shipped setting: {shipped:.2%})")
+    print("  by pen width (mean, range): " + ", ".join(f"{w} px {m:.1%} ({lo:.1%}-{hi:.1%})"
+                                                    for w, (m, lo, hi) in e.by_width.items()))
+    return 0
+
+
 def cmd_evaluate(a) -> int:
     from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen, evaluate_scans
     from knn.references import build
@@ -146,6 +166,8 @@ def cmd_evaluate(a) -> int:
     check_level(a.level)
     if a.folds is not None and a.set not in ("pen", "numbers"):
         raise ValueError(f"--folds needs --set pen or --set numbers; got --set {a.set}")
+    if a.nested and (a.set != "pen" or a.folds is None):
+        raise ValueError("--nested needs --set pen and --folds F")
     if a.set == "drawn" and a.per_width < 1:
         raise ValueError(f"--per-width must be at least 1; got {a.per_width}")
     digits = None
@@ -172,7 +194,7 @@ def cmd_evaluate(a) -> int:
         digits = (load_pendigits(a.pen_data), load_scans(a.scans_data))
     mnist = load_mnist(a.data)
     if a.folds is not None:
-        return _evaluate_folds(a, mnist, digits)
+        return (_evaluate_nested if a.nested else _evaluate_folds)(a, mnist, digits)
     # the shipped references; pen writers are measured without their own digits (--folds: with the others')
     pen = None if a.set in ("pen", "numbers") else "default"
     refs = build(mnist, a.space, a.metric, a.train, a.seed, pen=pen, pen_data=a.pen_data)
@@ -339,6 +361,8 @@ def main(argv=None) -> int:
                     f"all 7494); with --set numbers: strings per source (default: {NUMBERS})")
     ev.add_argument("--folds", type=int, default=None, help="with --set pen or numbers: split the writers into this "
                     "many folds; measure each with MNIST and the other folds' pen digits as references")
+    ev.add_argument("--nested", action="store_true", help="with --set pen --folds F: choose k and the styled copies "
+                    "for each fold on the other writers alone (inner folds), then measure the fold once")
     ev.add_argument("--errors", metavar="PNG", help="with --set drawn, pen or scans: save the misread pictures as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)

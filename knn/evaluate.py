@@ -13,6 +13,9 @@
   read exactly or not: :class:`NumberEvaluation`.
 * :func:`evaluate_folds`: pen digits or numbers on writer-disjoint folds,
   the other folds' pen digits as references: :class:`FoldEvaluation`.
+* :func:`evaluate_nested`: pen digits on nested writer folds, k and the
+  copies chosen on other writers than the ones measured:
+  :class:`NestedEvaluation`.
 * :func:`evaluate_omniglot`: characters of other alphabets
   (:mod:`knn.omniglot`), counted as answered "not a digit" or not:
   :class:`NonDigitEvaluation`.
@@ -504,3 +507,122 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
         by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in by_width.items()},
         n=count, references=sizes, k=k, space=space.name, seconds=time.perf_counter() - start,
         flagged=flagged / count if what == "pen" else None)
+
+
+@dataclass
+class NestedEvaluation(Report):
+    """Pen writers measured on folds whose settings were chosen on other writers (nested folds).
+
+    For every outer fold, k and whether the styled copies join the index are
+    chosen on the other writers alone: those are split again into inner
+    folds, each measured with MNIST and the remaining inner folds' pen
+    digits as references. The outer fold is then measured once, with the
+    chosen setting and every other writer's pen digits in the index. So the
+    outer figures are held out from that choice as well as from the index.
+    """
+
+    set: str  # "pen, nested folds"
+    folds: list  # [sorted writers of the outer fold]
+    chosen: list  # per outer fold: {"k": k, "copies": bool}
+    inner: list  # per outer fold: {"k=7, no copies": inner accuracy, ...}
+    accuracy: list  # per outer fold, with its chosen setting
+    mean: float
+    low: float
+    high: float
+    by_width: dict  # pen width -> (mean, low, high) over the outer folds
+    shipped: list  # per outer fold, with the shipped setting (the space's k, no copies), for comparison
+    steps: list  # every measurement made: {"outer", "measured", "index"} writer sets, for checking disjointness
+    n: int
+    space: str
+    seconds: float
+
+    def summary(self) -> dict:
+        out = super().summary()
+        out["steps"] = [{key: sorted(v) if isinstance(v, set) else v for key, v in s.items()} for s in self.steps]
+        return out
+
+
+def _setting_name(k: int, copies: bool) -> str:
+    return f"k={k}, {'with' if copies else 'no'} copies"
+
+
+def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
+                    ks=(5, 7, 9), copies=(False, True), seed: int = 0, voting: str = "uniform",
+                    progress: Progress = None) -> NestedEvaluation:
+    """Pen digits on nested writer-disjoint folds: see :class:`NestedEvaluation`.
+
+    Every digit is drawn once (:func:`knn.pen.pen_drawings`, seed ``seed``)
+    and read as the page reads a canvas; each measurement searches the
+    queries of the writers it measures among MNIST (with the space's styled
+    copies where a setting says so) and the pen drawings of the writers it
+    is allowed. Ties between settings go to the first in ``ks`` x ``copies``
+    order. ``copies`` is chosen only in a space whose copies stand in for pen digits (the learned
+    space's styled copies); in the others only k is.
+    """
+    from dataclasses import replace
+
+    from knn import spaces as _spaces
+    from knn.pen import pen_drawings, pen_pictures, writer_folds
+    from knn.references import build
+
+    start = time.perf_counter()
+    space = _spaces.get(space)
+    with_copies = replace(space, copies_stand_in_for_pen=False)
+    pen = pen_pictures(space, digits)
+    pairs = list(pen_drawings(digits, WIDTHS, seed))
+    images, labels, widths, _, _ = read_drawings(space, ((d, w) for d, w in pairs), len(pairs), progress)
+    writers = np.array([w for _, w in pairs])
+    queries = space.vectors(images)
+    everyone = set(writers.tolist())
+    reach = max(ks)
+    steps, built = [], {}
+
+    def neighbours(outer, measured, allowed, copy):
+        assert not measured & allowed and not outer & allowed  # the measured writers are not in the index,
+        assert measured == outer or not outer & measured  # nor the outer fold anywhere in the choosing
+        steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed), "copies": copy})
+        key = (frozenset(allowed), copy)
+        if key not in built:
+            built.clear()  # one index at a time: each holds about 100,000 vectors
+            built[key] = build(mnist, with_copies if copy else space, metric, pen=pen.without(everyone - allowed))
+        refs = built[key]
+        assert set(refs.writers[refs.writers > 0].tolist()) <= allowed
+        rows = np.flatnonzero(np.isin(writers, list(measured)))
+        d, i = refs.index.search(queries[rows], reach)
+        return rows, d, refs.index.labels[i]
+
+    def read(labels_found, distances, k):
+        return vote(labels_found[:, :k], distances[:, :k], voting)[0]
+
+    # a space whose copies always join its index (thicken) has only k to choose
+    settings = [(k, c) for k in ks for c in (copies if space.copies_stand_in_for_pen else (False,))]
+    outer_folds = writer_folds(digits, folds)
+    chosen, inner_scores, results, shipped, width_scores = [], [], [], [], {}
+    for fold in outer_folds:
+        rest = everyone - fold
+        inner = [set(sorted(rest)[f::folds - 1]) for f in range(folds - 1)]
+        right = {s: 0 for s in settings}
+        total = 0
+        for group in inner:
+            for copy in sorted({c for _, c in settings}):
+                rows, d, found = neighbours(fold, group, rest - group, copy)
+                for k, c in settings:
+                    if c == copy:
+                        right[(k, c)] += int((read(found, d, k) == labels[rows]).sum())
+            total += len(rows)
+        best = max(settings, key=lambda s: right[s])  # max keeps the first of equals
+        chosen.append({"k": best[0], "copies": best[1]})
+        inner_scores.append({_setting_name(*s): right[s] / total for s in settings})
+        rows, d, found = neighbours(fold, fold, rest, best[1])
+        ok = read(found, d, best[0]) == labels[rows]
+        results.append(float(ok.mean()))
+        for w in WIDTHS:
+            width_scores.setdefault(w, []).append(float(ok[widths[rows] == w].mean()))
+        if best[1]:
+            rows, d, found = neighbours(fold, fold, rest, False)
+        shipped.append(float((read(found, d, space.default_k) == labels[rows]).mean()))
+    return NestedEvaluation(
+        set="pen, nested folds", folds=[sorted(f) for f in outer_folds], chosen=chosen, inner=inner_scores,
+        accuracy=results, mean=float(np.mean(results)), low=float(min(results)), high=float(max(results)),
+        by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in width_scores.items()},
+        shipped=shipped, steps=steps, n=len(labels), space=space.name, seconds=time.perf_counter() - start)

@@ -79,3 +79,28 @@ def test_each_fold_is_measured_without_its_own_writers(synthetic, pen):
     assert e.folds == [[1, 4], [2, 5], [3, 6]] and len(e.accuracy) == 3
     assert e.references == [2 * 40] * 3 and e.n == len(pen)
     assert e.low <= e.mean <= e.high and 0 <= e.low and e.high <= 1
+
+
+def test_nested_folds_choose_on_other_writers_than_they_measure(synthetic, pen):
+    """Every inner measurement keeps the outer fold out of both its index and its queries; the outer fold
+    is measured once, with the setting its inner folds scored best and every other writer in the index."""
+    from knn.evaluate import evaluate_nested
+
+    e = evaluate_nested(synthetic, pen, folds=3, space="learned", ks=(1, 3))
+    everyone = {d.writer for d in pen}
+    assert e.folds == [[1, 4], [2, 5], [3, 6]] and len(e.accuracy) == len(e.shipped) == 3
+    for outer, chosen, inner in zip(e.folds, e.chosen, e.inner):
+        outer = set(outer)
+        mine = [s for s in e.steps if s["outer"] == outer]
+        choosing = [s for s in mine if s["measured"] != outer]
+        assert len(choosing) == 2 * 2  # two inner folds, each with and without the styled copies
+        for s in choosing:
+            assert not outer & (s["measured"] | s["index"]) and not s["measured"] & s["index"]
+            assert s["measured"] | s["index"] == everyone - outer
+        measuring = [s for s in mine if s["measured"] == outer]
+        assert measuring and all(s["index"] == everyone - outer for s in measuring)
+        best = max(inner.values())
+        name = f"k={chosen['k']}, {'with' if chosen['copies'] else 'no'} copies"
+        assert inner[name] == best and list(inner).index(name) == [v for v in inner.values()].index(best)
+    assert 0 <= e.low <= e.mean <= e.high <= 1 and set(e.by_width) == {8, 12, 16, 20, 24, 32, 40}
+    assert json.dumps(e.summary())  # plain JSON: the writer sets as sorted lists
