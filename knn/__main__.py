@@ -168,6 +168,8 @@ def cmd_evaluate(a) -> int:
         raise ValueError(f"--folds needs --set pen or --set numbers; got --set {a.set}")
     if a.nested and (a.set != "pen" or a.folds is None):
         raise ValueError("--nested needs --set pen and --folds F")
+    if a.nested and a.k is not None:
+        raise ValueError(f"--nested chooses k itself (5, 7 or 9 per fold); leave out --k {a.k}")
     if a.set == "drawn" and a.per_width < 1:
         raise ValueError(f"--per-width must be at least 1; got {a.per_width}")
     digits = None

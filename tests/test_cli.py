@@ -221,3 +221,5 @@ def test_numbers_from_pen_digits_and_scans(capsys):
 def test_folds_need_a_pen_set(capsys):
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "mnist", "--folds", "3"), "--folds needs --set pen")
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--nested"), "--nested needs --set pen and --folds")
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--folds", "3", "--nested", "--k", "3"),
+                          "--nested chooses k itself")
