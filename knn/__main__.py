@@ -141,7 +141,7 @@ def _evaluate_folds(a, mnist, digits) -> int:
 
 def _evaluate_nested(a, mnist, digits) -> int:
     """``evaluate --set pen --folds F --nested``: settings chosen on inner folds, each outer fold measured once."""
-    from knn.evaluate import evaluate_nested
+    from knn.evaluate import evaluate_nested, setting_name
 
     e = evaluate_nested(mnist, digits, a.folds, a.space, a.metric, seed=a.seed, voting=a.voting)
     if a.json:
@@ -151,7 +151,7 @@ def _evaluate_nested(a, mnist, digits) -> int:
           f"inner folds, then each fold measured once): mean {e.mean:.2%}, range {e.low:.2%}-{e.high:.2%}; "
           f"{e.n} measured; space={e.space}; {e.seconds:.0f} s")
     for f, (writers, chosen, inner, acc, shipped) in enumerate(zip(e.folds, e.chosen, e.inner, e.accuracy, e.shipped), 1):
-        name = f"k={chosen['k']}, {'with' if chosen['copies'] else 'no'} copies"
+        name = setting_name(chosen["k"], chosen["copies"])
         print(f"  fold {f}: writers {', '.join(map(str, writers))}: chose {name} (inner {inner[name]:.2%}); "
               f"{acc:.2%} (the shipped setting: {shipped:.2%})")
     print("  by pen width (mean, range): " + ", ".join(f"{w} px {m:.1%} ({lo:.1%}-{hi:.1%})"

@@ -31,7 +31,7 @@ they print nothing and report progress through an optional callback.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
@@ -448,6 +448,11 @@ def scan_numbers(scans: list, n: int, seed: int = 0, lengths=(1, 2, 3, 4)):
         yield scan_number(chosen, rng), "".join(str(s.label) for s in chosen)
 
 
+def _spread(values) -> tuple:
+    """Figures over folds -> (mean, lowest, highest)."""
+    return float(np.mean(values)), float(min(values)), float(max(values))
+
+
 @dataclass
 class FoldEvaluation(Report):
     """A measurement repeated over writer-disjoint folds: each fold's writers are measured with every
@@ -501,10 +506,10 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
             count += e.n
         sizes.append(int((refs.writers > 0).sum()))
         k = e.k
+    mean, low, high = _spread(results)
     return FoldEvaluation(
-        set=what, folds=[sorted(f) for f in splits], accuracy=results,
-        mean=float(np.mean(results)), low=float(min(results)), high=float(max(results)),
-        by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in by_width.items()},
+        set=what, folds=[sorted(f) for f in splits], accuracy=results, mean=mean, low=low, high=high,
+        by_width={w: _spread(v) for w, v in by_width.items()},
         n=count, references=sizes, k=k, space=space.name, seconds=time.perf_counter() - start,
         flagged=flagged / count if what == "pen" else None)
 
@@ -542,7 +547,8 @@ class NestedEvaluation(Report):
         return out
 
 
-def _setting_name(k: int, copies: bool) -> str:
+def setting_name(k: int, copies: bool) -> str:
+    """How a nested evaluation names a setting: "k=7, no copies"."""
     return f"k={k}, {'with' if copies else 'no'} copies"
 
 
@@ -559,8 +565,6 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
     order. ``copies`` is chosen only in a space whose copies stand in for pen digits (the learned
     space's styled copies); in the others only k is.
     """
-    from dataclasses import replace
-
     from knn import spaces as _spaces
     from knn.pen import pen_drawings, pen_pictures, writer_folds
     from knn.references import build
@@ -570,22 +574,17 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
     with_copies = replace(space, copies_stand_in_for_pen=False)
     pen = pen_pictures(space, digits)
     pairs = list(pen_drawings(digits, WIDTHS, seed))
-    images, labels, widths, _, _ = read_drawings(space, ((d, w) for d, w in pairs), len(pairs), progress)
-    writers = np.array([w for _, w in pairs])
+    images, labels, widths, _, writers = read_drawings(space, pairs, len(pairs), progress)  # grouped by writer
     queries = space.vectors(images)
     everyone = set(writers.tolist())
     reach = max(ks)
-    steps, built = [], {}
+    steps = []
 
     def neighbours(outer, measured, allowed, copy):
         assert not measured & allowed and not outer & allowed  # the measured writers are not in the index,
         assert measured == outer or not outer & measured  # nor the outer fold anywhere in the choosing
         steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed), "copies": copy})
-        key = (frozenset(allowed), copy)
-        if key not in built:
-            built.clear()  # one index at a time: each holds about 100,000 vectors
-            built[key] = build(mnist, with_copies if copy else space, metric, pen=pen.without(everyone - allowed))
-        refs = built[key]
+        refs = build(mnist, with_copies if copy else space, metric, pen=pen.without(everyone - allowed))
         assert set(refs.writers[refs.writers > 0].tolist()) <= allowed
         rows = np.flatnonzero(np.isin(writers, list(measured)))
         d, i = refs.index.search(queries[rows], reach)
@@ -612,7 +611,7 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
             total += len(rows)
         best = max(settings, key=lambda s: right[s])  # max keeps the first of equals
         chosen.append({"k": best[0], "copies": best[1]})
-        inner_scores.append({_setting_name(*s): right[s] / total for s in settings})
+        inner_scores.append({setting_name(*s): right[s] / total for s in settings})
         rows, d, found = neighbours(fold, fold, rest, best[1])
         ok = read(found, d, best[0]) == labels[rows]
         results.append(float(ok.mean()))
@@ -621,8 +620,8 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
         if best[1]:
             rows, d, found = neighbours(fold, fold, rest, False)
         shipped.append(float((read(found, d, space.default_k) == labels[rows]).mean()))
+    mean, low, high = _spread(results)
     return NestedEvaluation(
         set="pen, nested folds", folds=[sorted(f) for f in outer_folds], chosen=chosen, inner=inner_scores,
-        accuracy=results, mean=float(np.mean(results)), low=float(min(results)), high=float(max(results)),
-        by_width={w: (float(np.mean(v)), float(min(v)), float(max(v))) for w, v in width_scores.items()},
+        accuracy=results, mean=mean, low=low, high=high, by_width={w: _spread(v) for w, v in width_scores.items()},
         shipped=shipped, steps=steps, n=len(labels), space=space.name, seconds=time.perf_counter() - start)

@@ -84,7 +84,7 @@ def test_each_fold_is_measured_without_its_own_writers(synthetic, pen):
 def test_nested_folds_choose_on_other_writers_than_they_measure(synthetic, pen):
     """Every inner measurement keeps the outer fold out of both its index and its queries; the outer fold
     is measured once, with the setting its inner folds scored best and every other writer in the index."""
-    from knn.evaluate import evaluate_nested
+    from knn.evaluate import evaluate_nested, setting_name
 
     e = evaluate_nested(synthetic, pen, folds=3, space="learned", ks=(1, 3))
     everyone = {d.writer for d in pen}
@@ -100,7 +100,7 @@ def test_nested_folds_choose_on_other_writers_than_they_measure(synthetic, pen):
         measuring = [s for s in mine if s["measured"] == outer]
         assert measuring and all(s["index"] == everyone - outer for s in measuring)
         best = max(inner.values())
-        name = f"k={chosen['k']}, {'with' if chosen['copies'] else 'no'} copies"
-        assert inner[name] == best and list(inner).index(name) == [v for v in inner.values()].index(best)
+        name = setting_name(chosen["k"], chosen["copies"])
+        assert inner[name] == best and list(inner).index(name) == list(inner.values()).index(best)
     assert 0 <= e.low <= e.mean <= e.high <= 1 and set(e.by_width) == {8, 12, 16, 20, 24, 32, 40}
     assert json.dumps(e.summary())  # plain JSON: the writer sets as sorted lists
