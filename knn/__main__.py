@@ -327,14 +327,16 @@ def cmd_train(a) -> int:
         bar.update(step - bar.n)
 
     try:
-        weights = learned.train(mnist.train_images[rows], mnist.train_labels[rows], a.epochs, a.seed, progress=update)
+        weights = learned.train_members(mnist.train_images[rows], mnist.train_labels[rows], a.epochs, a.seed,
+                                        progress=update)
     finally:
         bar.close()
     path = learned.save(weights, a.out or learned.WEIGHTS_FILE)
     net = learned.Embedder(weights)
     acc = float((net.classify(mnist.test_images) == mnist.test_labels).mean())
-    print(f"trained {a.epochs} epochs on {len(rows)} digits in {time.perf_counter() - start:.0f} s; "
-          f"the network's own test accuracy {acc:.2%}; weights: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"trained {len(net.networks)} networks, {a.epochs} epochs each, on {len(rows)} digits in "
+          f"{time.perf_counter() - start:.0f} s; their own softmax's test accuracy {acc:.2%}; "
+          f"weights: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
@@ -378,13 +380,13 @@ def main(argv=None) -> int:
     be.add_argument("--single", type=int, default=200, help="test digits sent one at a time for latency")
     be.add_argument("--budget", type=float, default=20.0, help="seconds a slow peer may spend per figure")
     be.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    tr = sub.add_parser("train", help="train the learned features (a small CNN) on MNIST's training digits",
+    tr = sub.add_parser("train", help="train the learned features (two small CNNs) on MNIST's training digits",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     tr.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files")
-    tr.add_argument("--epochs", type=int, default=6, help="passes over the training digits (the committed weights: 6)")
-    tr.add_argument("--seed", type=int, default=0, help="seed for the initial weights, shuffles and augmentation")
+    tr.add_argument("--epochs", type=int, default=6, help="passes over the training digits, per network (the committed weights: 6)")
+    tr.add_argument("--seed", type=int, default=0, help="seed for the initial weights, shuffles and augmentation (network i: seed + i)")
     tr.add_argument("--train", type=int, default=None, help="train on a seeded subset of this many digits (default: all)")
-    tr.add_argument("--out", metavar="FILE", default=None, help="where to write the network's weights (default: "
+    tr.add_argument("--out", metavar="FILE", default=None, help="where to write the networks' weights (default: "
                     "knn/weights/embedding.npz, which the 'learned' space uses)")
     a = parser.parse_args(argv)
     try:

@@ -114,16 +114,20 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
 def difference_map(query: np.ndarray, neighbour: np.ndarray, size: int = 280):
     """Where a distance comes from: (RGBA picture, cells) of |query - neighbour| per value (0-255).
 
-    Works for any square number of values: 784 pixels as 28x28, or 64
-    learned features as 8x8 (feature 8r + c at row r, column c). ``cells``
-    is the (side, side) int64 map of absolute differences: the L1 distance
-    is its sum, the L2 distance the square root of the sum of its squares.
-    The picture is the map enlarged to about ``size`` px with crisp cells,
-    black where the two agree, and a colour scale from 0 to 255 on its right.
+    Takes two grids of the same shape (a space's :meth:`~knn.spaces.Space.grid`:
+    784 pixels as 28x28, 128 learned features as 8x16) or two vectors of a
+    square number of values. ``cells`` is the int64 map of absolute
+    differences in that shape: the L1 distance is its sum, the L2 distance
+    the square root of the sum of its squares. The picture is the map
+    enlarged to about ``size`` px across with crisp cells, black where the two
+    agree, and a colour scale from 0 to 255 on its right.
     """
-    q, n = np.asarray(query).reshape(-1), np.asarray(neighbour).reshape(-1)
-    side = int(round(np.sqrt(q.size)))
-    d = np.abs(q.astype(np.int64) - n.astype(np.int64)).reshape(side, side)
+    q, n = np.asarray(query), np.asarray(neighbour)
+    if q.ndim == 1:
+        side = int(round(np.sqrt(q.size)))
+        q, n = q.reshape(side, side), n.reshape(side, side)
+    d = np.abs(q.astype(np.int64) - n.astype(np.int64))
+    side = max(d.shape)
     f = max(1, size // side)
     big = _heat_colours(d.repeat(f, 0).repeat(f, 1))
     h = big.shape[0]

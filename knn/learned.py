@@ -1,20 +1,27 @@
-"""A learned feature space for k-NN: a small CNN trained on MNIST with heavy augmentation.
+"""A learned feature space for k-NN: two small CNNs trained on MNIST with heavy augmentation.
 
-The network (four 3x3 convolutions, two max-pools, a 64-number ReLU
+Each network (four 3x3 convolutions, two max-pools, a 64-number ReLU
 embedding and a 10-way softmax head used only for training) learns which
 differences between digits matter: stroke thickness, slant, size and small
-rotations do not. k-NN then runs in its 64-number embedding instead of on
-784 pixels: the nearest training digits are still MNIST digits (or marked
-copies of them with a stroke added), shown with their distances in that space.
+rotations do not. k-NN then runs on the two embeddings side by side (128
+numbers) instead of on 784 pixels, so an L1 distance is the sum of the two
+networks' distances: the nearest training digits are still MNIST digits (or
+marked copies of them), shown with their distances in that space. The two
+are trained alike but for one thing (:data:`MEMBERS`): one sees every batch
+augmented, the other half of each batch as written, from another seed.
+Their mistakes differ, so together they misread fewer digits than either
+(docs/results.md).
 
-* :func:`train` trains it (seeded; ``python -m knn train``) on digits varied
-  by :mod:`knn.augment` and returns its weights; :func:`save` writes them as
-  a plain ``.npz`` (no pickle) to WEIGHTS_FILE.
-* :class:`Embedder` loads them and turns (n, 28, 28) uint8 MNIST-format
-  images into (n, 64) uint8 vectors: the float embedding divided by a scale
-  fixed at training time (its 99.9th percentile over the training digits
-  maps to 255), so the exact integer engine (:class:`knn.engine.Index`)
-  searches them like any other vectors.
+* :func:`train` trains one network (seeded) on digits varied by
+  :mod:`knn.augment`; :func:`train_members` trains every member
+  (``python -m knn train``) and returns their weights in one dict;
+  :func:`save` writes it as a plain ``.npz`` (no pickle) to WEIGHTS_FILE.
+* :class:`Network` is one trained CNN; :class:`Embedder` loads the members
+  and turns (n, 28, 28) uint8 MNIST-format images into (n, 128) uint8
+  vectors: each network's float embedding divided by a scale fixed at
+  training time (its 99.9th percentile over the training digits maps to
+  255), so the exact integer engine (:class:`knn.engine.Index`) searches
+  them like any other vectors.
 
 :mod:`knn.spaces` makes this the "learned" comparison space.
 """
@@ -25,6 +32,7 @@ import functools
 import math
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -34,8 +42,22 @@ import tensorflow as tf
 from knn.augment import augment, stylise
 from knn.preprocess import SIDE
 
-FEATURES = 64  # the embedding's length: numbers compared per digit
-WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "embedding.npz"  # the committed network
+FEATURES = 64  # one network's embedding: numbers it gives a digit
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network of the learned space: how it is trained apart from the others."""
+
+    seed_offset: int  # its seed is the training seed plus this
+    clean: float  # share of each batch shown as written, not augmented
+
+
+MEMBERS = (  # chosen on 5,000 held-out training digits (docs/results.md, "Two networks")
+    Member(0, 0.0),  # every batch augmented: any pen, any style
+    Member(1, 0.5),  # half of each batch as written: sharper on digits like MNIST's
+)
+WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "embedding.npz"  # the committed networks
 
 
 class WeightsError(ValueError):
@@ -67,15 +89,19 @@ def build_model(dim: int = FEATURES) -> tf.keras.Model:
 
 
 def train(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0, batch: int = 128,
-          dim: int = FEATURES, progress: Optional[Callable[[int, int, float], None]] = None) -> dict:
-    """Train the CNN on (n, 28, 28) uint8 digits; return its weights as a dict of arrays.
+          dim: int = FEATURES, clean: float = 0.0,
+          progress: Optional[Callable[[int, int, float], None]] = None) -> dict:
+    """Train one CNN on (n, 28, 28) uint8 digits; return its weights as a dict of arrays.
 
     Adam with a cosine-decayed learning rate, cross-entropy with 0.1 label
     smoothing; in every batch half the 1s, 7s and 9s take their
-    :func:`stylise` copy, then everything is augmented (:func:`augment`). Seeded: the same
+    :func:`stylise` copy, then everything is augmented (:func:`augment`)
+    except a share ``clean`` of the digits, shown as written. Seeded: the same
     seed gives the same shuffles and augmentations. ``progress(step, steps,
     loss)`` is called after every step.
     """
+    if not 0 <= clean < 1:
+        raise ValueError(f"clean must be at least 0 and below 1; got {clean}")
     tf.keras.utils.set_random_seed(seed)
     model = build_model(dim)
     n = len(labels)
@@ -93,6 +119,9 @@ def train(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0
         use = tf.random.stateless_uniform((tf.size(idx), 1, 1, 1), s + 7919) < 0.5
         x = tf.where(use, tf.gather(styled, idx), tf.gather(x_all, idx))
         x = augment(tf.cast(x, tf.float32) / 255.0, s)
+        if clean:  # these digits as written, neither styled nor augmented
+            plain = tf.random.stateless_uniform((tf.size(idx), 1, 1, 1), s + 104729) < clean
+            x = tf.where(plain, tf.cast(tf.gather(x_all, idx), tf.float32) / 255.0, x)
         y = tf.one_hot(tf.gather(y_all, idx), 10)
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=True))
@@ -109,10 +138,36 @@ def train(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0
             if progress:
                 progress(done, epochs * (n // batch), float(loss))
     weights = {f"w{i:02d}": v.numpy() for i, v in enumerate(model.weights)}
-    emb = Embedder(weights, scale=1.0).features(images)
-    weights["scale"] = np.float32(np.percentile(emb, 99.9) / 255.0)
     weights["seed"], weights["epochs"], weights["dim"] = np.int64(seed), np.int64(epochs), np.int64(dim)
+    emb = Network(weights, scale=1.0).features(images)
+    weights["scale"] = np.float32(np.percentile(emb, 99.9) / 255.0)
+    weights["clean"] = np.float32(clean)
     return weights
+
+
+def train_members(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0,
+                  progress: Optional[Callable[[int, int, float], None]] = None, members=MEMBERS) -> dict:
+    """Train every member (:func:`train`, its seed ``seed + seed_offset``) in turn; one dict of weights,
+    member i's arrays under "i.<name>". ``progress(step, steps, loss)`` counts the steps of all."""
+    per = epochs * (len(labels) // 128)
+    out = {"members": np.int64(len(members))}
+    for i, m in enumerate(members):
+        report = None if progress is None else functools.partial(_counted, progress, i * per, len(members) * per)
+        w = train(images, labels, epochs, seed + m.seed_offset, clean=m.clean, progress=report)
+        out.update({f"{i}.{k}": v for k, v in w.items()})
+    return out
+
+
+def _counted(progress, before: int, steps: int, step: int, _, loss: float) -> None:
+    progress(before + step, steps, loss)
+
+
+def split(weights: dict) -> list:
+    """The members' weights, one dict each, from a file of several ("i.<name>") or of one network."""
+    if "members" not in weights:
+        return [weights]
+    return [{k.split(".", 1)[1]: v for k, v in weights.items() if k.startswith(f"{i}.")}
+            for i in range(int(weights["members"]))]
 
 
 def save(weights: dict, path=None) -> Path:
@@ -135,44 +190,76 @@ def load(path=None) -> dict:
         raise _unreadable(path, e) from None
 
 
-class Embedder:
-    """MNIST-format images -> learned feature vectors, (n, 64) uint8."""
+def _batches(images: np.ndarray, batch: int, run, dims: list) -> list:
+    """Run ``run`` on (n, 28, 28) uint8 images, ``batch`` at a time, the last batch padded so a big input is
+    traced once: a list of (n, d) float32 arrays, one per output of ``run``."""
+    x = np.asarray(images, np.uint8).reshape(-1, SIDE, SIDE, 1)
+    out = [[np.zeros((0, d), np.float32)] for d in dims]
+    for s in range(0, len(x), batch):
+        part = x[s:s + batch]
+        pad = batch - len(part) if len(x) > batch else 0
+        xb = np.concatenate([part, np.zeros((pad, SIDE, SIDE, 1), np.uint8)]) if pad else part
+        for o, y in zip(out, run(tf.constant(xb.astype(np.float32) / 255.0))):
+            o.append(y.numpy()[:len(part)])
+    return [np.concatenate(o) for o in out]
 
-    def __init__(self, weights: Optional[dict] = None, scale: Optional[float] = None):
-        weights = load() if weights is None else weights
-        dim = int(weights.get("dim", FEATURES))
-        model = build_model(dim)
+
+class Network:
+    """One trained CNN: its float embedding, its scale, and its own softmax."""
+
+    def __init__(self, weights: dict, scale: Optional[float] = None):
+        self.dim = int(weights.get("dim", FEATURES))
+        model = build_model(self.dim)
         arrays = [weights[k] for k in sorted(k for k in weights if k.startswith("w"))]
         try:
             model.set_weights(arrays)
         except ValueError as e:
             raise WeightsError(f"The learned features' weights do not fit the network ({e}); "
                                f"train them again with `python -m knn train`.") from None
-        self.dim = dim
         self.scale = float(weights["scale"] if scale is None else scale)
-        self._net = tf.keras.Model(model.input, model.get_layer("embedding").output)
-        self._logits = model
-        self._run = tf.function(lambda x: self._net(x, training=False), reduce_retracing=True)
+        self.embedding = tf.keras.Model(model.input, model.get_layer("embedding").output)
+        self.logits = model
+        self._run = tf.function(self._embed, reduce_retracing=True)
+
+    def _embed(self, x):
+        return [self.embedding(x, training=False)]
 
     def features(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
-        """(n, 28, 28) uint8 -> (n, dim) float32 embedding, in batches of ``batch`` (256 measured fastest on 2 cores)."""
-        x = np.asarray(images, np.uint8).reshape(-1, SIDE, SIDE, 1)
-        out = []
-        for s in range(0, len(x), batch):
-            part = x[s:s + batch]
-            pad = batch - len(part) if len(x) > batch else 0  # fixed shape for big inputs: one trace
-            xb = np.concatenate([part, np.zeros((pad, SIDE, SIDE, 1), np.uint8)]) if pad else part
-            out.append(self._run(tf.constant(xb.astype(np.float32) / 255.0)).numpy()[:len(part)])
-        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+        """(n, 28, 28) uint8 -> (n, dim) float32 embedding, not yet scaled."""
+        return _batches(images, batch, self._run, [self.dim])[0]
+
+
+class Embedder:
+    """MNIST-format images -> the members' learned features side by side, (n, 128) uint8."""
+
+    def __init__(self, weights: Optional[dict] = None):
+        weights = load() if weights is None else weights
+        try:
+            self.networks = [Network(w) for w in split(weights)]
+        except KeyError as e:
+            raise WeightsError(f"The learned features' weights lack {e}; train them again with "
+                               f"`python -m knn train`.") from None
+        self.dim = sum(n.dim for n in self.networks)
+        self._run = tf.function(self._embed, reduce_retracing=True)
+
+    def _embed(self, x):
+        return [n.embedding(x, training=False) for n in self.networks]
+
+    def features(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        """(n, 28, 28) uint8 -> (n, dim) float32: each network's embedding over its scale, side by side,
+        in batches of ``batch`` (256 measured fastest on 2 cores)."""
+        parts = _batches(images, batch, self._run, [n.dim for n in self.networks])
+        return np.concatenate([p / n.scale for p, n in zip(parts, self.networks)], 1)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) uint8 -> (n, dim) uint8: the features on the engine's 0-255 scale."""
-        return np.rint(np.clip(self.features(images) / self.scale, 0, 255)).astype(np.uint8)
+        return np.rint(np.clip(self.features(images), 0, 255)).astype(np.uint8)
 
     def classify(self, images: np.ndarray) -> np.ndarray:
-        """The network's own softmax answer (n,), for comparison with k-NN in its space."""
+        """The networks' own answer (n,), their softmax averaged, for comparison with k-NN in their space."""
         x = np.asarray(images, np.float32).reshape(-1, SIDE, SIDE, 1) / 255.0
-        return np.argmax(self._logits.predict(x, batch_size=1024, verbose=0), 1)
+        p = sum(tf.nn.softmax(n.logits.predict(x, batch_size=1024, verbose=0)).numpy() for n in self.networks)
+        return np.argmax(p, 1)
 
 
 def fingerprint(path=None) -> str:

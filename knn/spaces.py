@@ -8,7 +8,7 @@ caller branches on a space's name:
 * :meth:`Space.pixels`: the 28x28 picture as the space sees it (deskewed,
   or as centred);
 * :meth:`Space.vectors`: what the engine compares, (n, d) uint8: 784 pixels
-  or 64 learned features (:meth:`Space.encode` of what it sees);
+  or 128 learned features (:meth:`Space.encode` of what it sees);
   :meth:`Space.index_vectors` the same for a whole index, kept on disk where
   that is slow;
 * :meth:`Space.copies`: the references it adds to the training digits
@@ -21,8 +21,8 @@ caller branches on a space's name:
 
 The pixel spaces each add one step to the one before: "none" (MNIST's own
 recipe), "deskew", "redraw" (hairlines redrawn), "thicken" (a thickened copy
-of every training digit in the index). "learned" compares the 64 features of
-:mod:`knn.learned`, with real pen digits in the index (styled copies where
+of every training digit in the index). "learned" compares the 128 features of
+:mod:`knn.learned`' two networks, with real pen digits in the index (styled copies where
 those cannot be had). ``get("default")`` is
 DEFAULT, the best measured.
 """
@@ -97,7 +97,7 @@ class Space:
         return {"space": self.name}
 
     def grid(self, vector: np.ndarray) -> np.ndarray:
-        """A vector as a square to look at: 784 pixels as 28x28, 64 features as 8x8 (8r + c at row r, column c)."""
+        """A vector as a rectangle to look at: 784 pixels as 28x28 (learned features: see LearnedSpace)."""
         v = np.asarray(vector).reshape(-1)
         side = math.isqrt(v.size)
         return v.reshape(side, side)
@@ -143,8 +143,8 @@ class PixelSpace(Space):
 
 @dataclass(frozen=True)
 class LearnedSpace(Space):
-    """The 64 features of :mod:`knn.learned`; the index adds real pen digits, or styled copies of the 1s, 7s
-    and 9s in their stead."""
+    """The 128 features of :mod:`knn.learned` (64 from each of two networks); the index adds real pen digits,
+    or styled copies of the 1s, 7s and 9s in their stead."""
 
     def encode(self, seen):
         return learned.embedder()(seen)
@@ -165,12 +165,18 @@ class LearnedSpace(Space):
     def identity(self):
         return {**super().identity(), "features": learned.fingerprint(), "copies": COPIES_RECIPE}
 
+    def grid(self, vector):
+        """Each network's 64 features as an 8x8 square, the squares side by side: (8, 8 * networks)."""
+        v = np.asarray(vector).reshape(-1, learned.FEATURES)
+        side = math.isqrt(learned.FEATURES)
+        return v.reshape(len(v), side, side).transpose(1, 0, 2).reshape(side, -1)
+
     def display(self, vector, picture):
         return np.asarray(picture, np.uint8).reshape(SIDE, SIDE)
 
     def last_step(self, image, query):
-        side = math.isqrt(len(query))
-        return self.grid(query), f"its {len(query)} learned features ({side}×{side})"
+        rows, cols = self.grid(query).shape
+        return self.grid(query), f"its {len(query)} learned features ({rows}×{cols})"
 
 
 def _pixels(name: str, title: str, summary: str, redraws: bool = False, **steps) -> PixelSpace:
@@ -190,16 +196,17 @@ THICKEN = _pixels("thicken", "thickened pixels",
                   redraws=True, deskews=True, thickens=True)
 LEARNED = LearnedSpace(
     name="learned", title="learned features",
-    summary="the redraw recipe's picture, compared as 64 features a small CNN learned (knn.learned), not as pixels; "
+    summary="the redraw recipe's picture, compared as 128 features two small CNNs learned (knn.learned), "
+            "not as pixels; "
             "the index adds real pen digits by 30 writers (knn.pen), or where that data set cannot be had, "
             "styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail)",
     family="learned features",
-    description="64 features a small CNN learned from MNIST (thickness, slant and size matter little there); "
+    description="128 features two small CNNs learned from MNIST (thickness, slant and size matter little there); "
                 "the neighbours are real training digits and digits 30 other people wrote with a pen (marked ᵖ), "
                 "in the styles MNIST lacks (or, without those, copies of its 1s, 7s and 9s with a flag, "
                 "a crossbar or a curled tail added, marked ˢ).",
     default_k=7, redraws_hairlines=True, values="learned features", pen_references=True, copies_stand_in_for_pen=True,
-    gallery_note="distance in the learned features", grid_note="feature 8r + c in row r, column c")
+    gallery_note="distance in the learned features", grid_note="the first network's feature 8r + c in row r, column c; the second's in column 8 + c")
 
 SPACES = {s.name: s for s in (NONE, DESKEW, REDRAW, THICKEN, LEARNED)}  # each pixel space adds a step to the last
 DEFAULT = LEARNED  # the best measured, on MNIST and on pen digits

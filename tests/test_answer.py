@@ -68,7 +68,7 @@ def test_a_difference_map_adds_up_to_the_neighbours_distance(synthetic, drawings
     refs = references.build(synthetic, space, metric)
     ans = answer(refs, drawings[5][1], k=3)
     for nb in ans.neighbours:
-        _, cells = difference_map(ans.query, nb.vector)
+        _, cells = difference_map(ans.space.grid(ans.query), ans.space.grid(nb.vector))
         total = cells.sum() if metric == "l1" else np.sqrt((cells.astype(np.float64) ** 2).sum())
         assert total == pytest.approx(nb.distance, abs=1e-9) and cells.shape == ans.space.grid(ans.query).shape
 

@@ -142,8 +142,8 @@ def test_compare_learned_features_or_pixels(app):
     app.run()
     assert app.radio(key="family").value == "learned features" and app.slider(key="k").value == 7
     assert prediction(app) == ["7"]
-    assert any("64 learned features" in c for c in captions(app))
-    assert any("64 features a small CNN learned" in c.value for c in app.sidebar.caption)
+    assert any("128 learned features" in c for c in captions(app))
+    assert any("128 features two small CNNs learned" in c.value for c in app.sidebar.caption)
     app.radio(key="family").set_value("pixels").run()
     assert not app.exception and prediction(app) == ["7"]
     assert app.radio(key="pipeline").value == "thicken" and app.slider(key="k").value == 3  # the space's own k
@@ -217,7 +217,7 @@ def test_the_answer_says_how_sure_it_is(app, mnist):
     assert len(nines) == 1
     app.selectbox(key="pick").set_value(nines[0]).run()
     assert not app.exception
-    assert any(c.startswith("the nearest 9: its 64 learned features") for c in captions(app))
+    assert any(c.startswith("the nearest 9: its 128 learned features") for c in captions(app))
 
 
 def test_a_star_is_not_a_digit(monkeypatch, app):

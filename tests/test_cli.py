@@ -140,11 +140,13 @@ def test_train_writes_weights_the_space_can_use(tmp_path, capsys):
     out = tmp_path / "w.npz"
     r = in_process(capsys, "train", "--train", "512", "--epochs", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "trained 1 epochs on 512 digits" in r.stdout and str(out) in r.stdout
+    assert "trained 2 networks, 1 epochs each, on 512 digits" in r.stdout and str(out) in r.stdout
     from knn import learned
 
     w = learned.load(out)
-    assert int(w["seed"]) == 0 and learned.Embedder(w).dim == 64
+    assert [int(m["seed"]) for m in learned.split(w)] == [0, 1]  # one seed per member
+    assert [float(m["clean"]) for m in learned.split(w)] == [m.clean for m in learned.MEMBERS]
+    assert learned.Embedder(w).dim == 2 * learned.FEATURES
 
 
 # ---- argument errors: one line each, before any data is read (the fast tier) ----

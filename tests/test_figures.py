@@ -45,8 +45,10 @@ def test_difference_map_totals_the_distance_and_shows_where():
     assert (picture[same[0] * 10 + 5, same[1] * 10 + 5, :3] == 0).all()
     top = np.array([int(HEAT[-1][1][i:i + 2], 16) for i in (1, 3, 5)])  # the scale's top: 255 apart
     assert (picture[0, -1, :3] == top).all() and (picture[:, 280:288, 3] == 0).all()
-    features, cells = difference_map(a.reshape(-1)[:64], b.reshape(-1)[:64], size=280)  # 64 learned features: 8x8
+    features, cells = difference_map(a.reshape(-1)[:64], b.reshape(-1)[:64], size=280)  # a square vector: 8x8
     assert features.shape[0] == 8 * 35 and cells.shape == (8, 8)
+    wide, cells = difference_map(a[:8, :16], b[:8, :16], size=280)  # a grid keeps its shape: 8x16, 17 px cells
+    assert cells.shape == (8, 16) and wide.shape[:2] == (8 * 17, 16 * 17 + 8 + 12)
 
 
 def test_data_uris_carry_the_exact_pixels():

@@ -43,14 +43,16 @@ def test_read_redraws_hairlines_only_where_the_space_says(space):
 def test_vectors_are_what_the_engine_compares(space, synthetic):
     images = synthetic.train_images[:12]
     v = space.vectors(images)
-    assert v.dtype == np.uint8 and v.shape == (12, 64 if space is spaces.LEARNED else 784)
+    assert v.dtype == np.uint8 and v.shape == (12, 128 if space is spaces.LEARNED else 784)
     assert np.array_equal(v, space.vectors(images[::-1])[::-1])  # one vector per image, whatever the batch
     seen = space.pixels(images)
     deskews = getattr(space, "deskews", False)
     assert np.array_equal(seen, deskew(images) if deskews else images)
     if space is not spaces.LEARNED:
         assert np.array_equal(v, seen.reshape(12, 784))  # pixel spaces compare the pixels they see
-    assert space.grid(v[0]).shape == ((8, 8) if space is spaces.LEARNED else (28, 28))
+    assert space.grid(v[0]).shape == ((8, 16) if space is spaces.LEARNED else (28, 28))
+    if space is spaces.LEARNED:  # each network's 64 features as an 8x8 square, the two side by side
+        assert np.array_equal(space.grid(v[0])[:, 8:].reshape(-1), v[0][64:])
 
 
 @pytest.mark.parametrize("space", ALL, ids=lambda s: s.name)
@@ -64,7 +66,7 @@ def test_the_gallery_shows_what_the_space_compares(space, synthetic):
     if space is spaces.NONE:
         assert last is None
     elif space is spaces.LEARNED:
-        assert last[0].shape == (8, 8) and last[1] == "its 64 learned features (8×8)"
+        assert last[0].shape == (8, 16) and last[1] == "its 128 learned features (8×16)"
     else:
         assert np.array_equal(last[0], deskew(picture[None])[0]) and "deskewed" in last[1]
 

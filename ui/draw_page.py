@@ -110,7 +110,7 @@ def explainer():
             "Your drawing is cropped, scaled to 20×20 and centred in 28×28 pixels, the way MNIST's digits were made. "
             "Then it is compared with **every one** of the training digits: the **L1 (Manhattan) distance** "
             "adds up how much the two differ, value by value. With **pixels** those are the 784 pixels (0–255 each); "
-            "with **learned features** they are 64 numbers a small neural network learned to read from a digit, "
+            "with **learned features** they are 128 numbers two small neural networks learned to read from a digit, "
             "numbers that hardly change with the pen's thickness, slant or size. The **k** training digits with the "
             "smallest distance vote, and the digit with most votes wins: the gallery below *is* the explanation. "
             "MNIST's writers seldom flagged a 1, crossed a 7 or curled a 9, so with learned features the references "
@@ -307,11 +307,11 @@ def difference(ans):
     nb = (ans.neighbours + ans.others)[pick]
     name = f"neighbour #{pick + 1}" if pick < len(ans.neighbours) else f"the nearest {nb.label}"
     c1, c2 = st.columns([1, 2])
-    d, side = len(ans.query), space.grid(ans.query).shape[0]
+    d, cols = len(ans.query), space.grid(ans.query).shape[1]
     c1.html(strip([space.grid(ans.query), space.grid(nb.vector)],
                   [f"your digit: its {d} {space.values}", f"{name}: its {d} {space.values}"],
-                  width=side * (140 // side)))
-    picture, _ = difference_map(ans.query, nb.vector)
+                  width=cols * (140 // cols)))
+    picture, _ = difference_map(space.grid(ans.query), space.grid(nb.vector))
     rule = "the sum of this map" if ans.metric == "l1" else "the square root of the sum of its squares"
     where = f" ({space.grid_note})" if space.grid_note else ""
     c2.html(strip([picture], [f"{ans.metric.upper()} distance {nb.distance:,.0f}: {rule}, how much each of the {d} "
