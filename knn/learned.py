@@ -43,6 +43,7 @@ from knn.augment import augment, stylise
 from knn.preprocess import SIDE
 
 FEATURES = 64  # one network's embedding: numbers it gives a digit
+BATCH = 128  # digits per training step
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def build_model(dim: int = FEATURES) -> tf.keras.Model:
     return tf.keras.Model(inp, out)
 
 
-def train(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0, batch: int = 128,
+def train(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0, batch: int = BATCH,
           dim: int = FEATURES, clean: float = 0.0,
           progress: Optional[Callable[[int, int, float], None]] = None) -> dict:
     """Train one CNN on (n, 28, 28) uint8 digits; return its weights as a dict of arrays.
@@ -149,7 +150,7 @@ def train_members(images: np.ndarray, labels: np.ndarray, epochs: int = 6, seed:
                   progress: Optional[Callable[[int, int, float], None]] = None, members=MEMBERS) -> dict:
     """Train every member (:func:`train`, its seed ``seed + seed_offset``) in turn; one dict of weights,
     member i's arrays under "i.<name>". ``progress(step, steps, loss)`` counts the steps of all."""
-    per = epochs * (len(labels) // 128)
+    per = epochs * (len(labels) // BATCH)  # steps per network: full batches only
     out = {"members": np.int64(len(members))}
     for i, m in enumerate(members):
         report = None if progress is None else functools.partial(_counted, progress, i * per, len(members) * per)
