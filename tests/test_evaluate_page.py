@@ -43,9 +43,9 @@ def test_certainty_keeps_its_promise_on_the_page(eval_cache):
     names = [t["name"] for t in figures["coverage"]["data"] if "name" in t]
     assert names[0].startswith("the promise") and "MNIST test digits" in names and "real pen digits" in names
     mnist = next(m for m in at.metric if m.label.startswith("MNIST test digits"))
-    assert 94 <= float(mnist.value.rstrip("%")) <= 96.5, mnist.value  # measured 94.98%
+    assert 94 <= float(mnist.value.rstrip("%")) <= 96.5, mnist.value  # measured 95.02%
     other = next(m for m in at.metric if m.label.startswith("non-digits"))
-    assert float(other.value.rstrip("%")) >= 60  # measured 68.5%
+    assert float(other.value.rstrip("%")) >= 60  # measured 70.4%
     assert {t["name"].split(" (")[0] for t in figures["likeness"]["data"] if t.get("type") == "histogram"} == {
         "MNIST test digits", "real pen digits", "non-digits"}
     at.select_slider(key="eval_level").set_value(0.8).run()
