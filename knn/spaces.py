@@ -175,8 +175,8 @@ class LearnedSpace(Space):
         return np.asarray(picture, np.uint8).reshape(SIDE, SIDE)
 
     def last_step(self, image, query):
-        rows, cols = self.grid(query).shape
-        return self.grid(query), f"its {len(query)} learned features ({rows}×{cols})"
+        grid = self.grid(query)
+        return grid, f"its {len(query)} learned features ({grid.shape[0]}×{grid.shape[1]})"
 
 
 def _pixels(name: str, title: str, summary: str, redraws: bool = False, **steps) -> PixelSpace:

@@ -307,11 +307,11 @@ def difference(ans):
     nb = (ans.neighbours + ans.others)[pick]
     name = f"neighbour #{pick + 1}" if pick < len(ans.neighbours) else f"the nearest {nb.label}"
     c1, c2 = st.columns([1, 2])
-    d, cols = len(ans.query), space.grid(ans.query).shape[1]
-    c1.html(strip([space.grid(ans.query), space.grid(nb.vector)],
-                  [f"your digit: its {d} {space.values}", f"{name}: its {d} {space.values}"],
+    mine, theirs = space.grid(ans.query), space.grid(nb.vector)
+    d, cols = len(ans.query), mine.shape[1]
+    c1.html(strip([mine, theirs], [f"your digit: its {d} {space.values}", f"{name}: its {d} {space.values}"],
                   width=cols * (140 // cols)))
-    picture, _ = difference_map(space.grid(ans.query), space.grid(nb.vector))
+    picture, _ = difference_map(mine, theirs)
     rule = "the sum of this map" if ans.metric == "l1" else "the square root of the sum of its squares"
     where = f" ({space.grid_note})" if space.grid_note else ""
     c2.html(strip([picture], [f"{ans.metric.upper()} distance {nb.distance:,.0f}: {rule}, how much each of the {d} "
