@@ -39,11 +39,21 @@ def for_display(image: np.ndarray, side: int = 96) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize(size, Image.Resampling.BOX))
 
 
-def data_uri(image: np.ndarray) -> str:
-    """A uint8 picture (grey, RGB or RGBA) as a PNG ``data:`` URI, to put in a page's HTML."""
+def png(image: np.ndarray) -> bytes:
+    """A uint8 picture (grey, RGB or RGBA) as PNG bytes (fast, lightly compressed)."""
     buf = io.BytesIO()
     Image.fromarray(np.asarray(image, np.uint8)).save(buf, "PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def data_uri(image: np.ndarray) -> str:
+    """A uint8 picture (grey, RGB or RGBA) as a PNG ``data:`` URI, to put in a page's HTML."""
+    return png_uri(png(image))
+
+
+def png_uri(data: bytes) -> str:
+    """PNG bytes as a ``data:`` URI."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def framed(image: np.ndarray, side: int) -> np.ndarray:

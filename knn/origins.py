@@ -2,7 +2,7 @@
 
 Every vector an index searches is a *reference*: a training digit itself,
 or a copy of one that a comparison space adds (thickened, styled), or a
-digit a visitor taught. :class:`Kind` names each kind once, with the mark a
+digit a visitor taught, or one taught to everyone in a group. :class:`Kind` names each kind once, with the mark a
 gallery caption gives it and a line that explains the mark;
 :class:`Origin` is one reference's kind and number; :class:`Neighbour` is
 what an answer says about each of its nearest references.
@@ -34,8 +34,9 @@ STYLED = Kind("styled", "ˢ", "a copy of that training digit with a stroke added
 STYLED_REDRAWN = Kind("styled, augmented", "ˢᵃ", "a styled copy (a flag on 1, a crossbar on 7, a curled tail on 9) "
                       "redrawn with another pen, slightly distorted")
 TAUGHT = Kind("taught", "★", "a digit you taught (only you see it)")
+SHARED = Kind("taught to a group", "☆", "a drawing the lecturer taught everyone in this room")
 PEN = Kind("pen digit", "ᵖ", "a real pen digit (UCI pen digits) by a writer not among MNIST's, drawn on the canvas")
-KINDS = (DIGIT, THICKENED, STYLED, STYLED_REDRAWN, TAUGHT, PEN)  # a reference's kind is stored as its position here
+KINDS = (DIGIT, THICKENED, STYLED, STYLED_REDRAWN, TAUGHT, PEN, SHARED)  # a reference's kind is stored as its position here
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Origin:
         """In words, for a table: "training #123", "training #123, styled", "yours #2"."""
         if self.kind is TAUGHT:
             return f"yours #{self.number + 1}"
+        if self.kind is SHARED:
+            return f"taught to the group, #{self.number + 1}"
         if self.kind is PEN:
             return f"pen digit #{self.number}, writer {self.writer}"
         return f"training #{self.number}" + (f", {self.kind.name}" if self.kind.name else "")
@@ -60,12 +63,14 @@ class Origin:
         """Short, for under a gallery picture: "#123ˢ", "★ yours"."""
         if self.kind is PEN:
             return f"writer {self.writer}{self.kind.mark}"
-        return "★ yours" if self.kind is TAUGHT else f"#{self.number}{self.kind.mark}"
+        if self.kind in (TAUGHT, SHARED):
+            return "★ yours" if self.kind is TAUGHT else "☆ room"
+        return f"#{self.number}{self.kind.mark}"
 
     @property
     def source(self) -> str:
-        """Which set it belongs to: "mnist" (a training digit or a copy of one), "pen" or "taught"."""
-        return {TAUGHT: "taught", PEN: "pen"}.get(self.kind, "mnist")
+        """Which set it belongs to: "mnist" (a training digit or a copy of one), "pen" or "taught" (by the visitor or to their group)."""
+        return {TAUGHT: "taught", SHARED: "taught", PEN: "pen"}.get(self.kind, "mnist")
 
 
 @dataclass(frozen=True)

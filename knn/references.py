@@ -21,7 +21,7 @@ import numpy as np
 from knn import spaces
 from knn.data import Mnist, subset
 from knn.engine import Index
-from knn.origins import KINDS, PEN, TAUGHT, Neighbour, Origin
+from knn.origins import KINDS, PEN, SHARED, TAUGHT, Neighbour, Origin
 from knn.preprocess import SIDE, deskew
 from knn.spaces import Space
 
@@ -162,15 +162,20 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
 PEN_BASE = 10 ** 6  # a pen digit's number: this plus its place in the file, apart from every MNIST index
 
 
-def taught(space, metric: str, vectors, labels, pictures) -> References:
+def taught(space, metric: str, vectors, labels, pictures, shared: int = 0) -> References:
     """References over a visitor's own digits: their vectors as compared (m, d), labels (m,) and pictures.
 
-    A small index of its own, searched by the same engine as the shared one
-    (:func:`knn.answer.answer` merges the two by distance).
+    The first ``shared`` of them were taught to the visitor's whole group
+    (a room's, marked ☆), the rest by the visitor (★); each kind is
+    numbered from 0. A small index of its own, searched by the same engine
+    as the shared one (:func:`knn.answer.answer` merges the two by distance).
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
     pictures = np.asarray(pictures, np.uint8).reshape(-1, SIDE, SIDE)
     n = len(labels)
+    if not 0 <= shared <= n:
+        raise ValueError(f"shared must be between 0 and {n}; got {shared}")
+    kinds = np.where(np.arange(n) < shared, KINDS.index(SHARED), KINDS.index(TAUGHT)).astype(np.int8)
+    numbers = np.concatenate([np.arange(shared), np.arange(n - shared)]).astype(np.int64)
     return References(space=spaces.get(space), index=Index(vectors, labels, metric=metric),
-                      numbers=np.arange(n, dtype=np.int64), kinds=np.full(n, KINDS.index(TAUGHT), np.int8),
-                      base=pictures[:0], extra=pictures, n_train=0)
+                      numbers=numbers, kinds=kinds, base=pictures[:0], extra=pictures, n_train=0)

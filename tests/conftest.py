@@ -80,6 +80,30 @@ def full_index(mnist):
     return build(mnist, "none").index
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL URL whose rooms' tables start empty (helpers.start_postgres)."""
+    from helpers import start_postgres
+    from room.store import Store, meta
+
+    try:
+        url = start_postgres()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    store = Store(url)
+    meta.drop_all(store.engine)
+    store.dispose()
+    return url
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.unit), "postgresql"])
+def room_db(request, tmp_path):
+    """A rooms' database URL, once per kind: a SQLite file of the test's own (the fast tier), and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rooms.sqlite'}"
+    return request.getfixturevalue("postgres")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -196,6 +196,38 @@ def upload(monkeypatch, at, name: str, data: bytes):
     return at
 
 
+# ---- the rooms' databases ----
+
+PG_URL = "postgresql://knn:knn@127.0.0.1:5432/knn_test"  # the role and database start_postgres makes
+
+
+def start_postgres() -> str:
+    """A PostgreSQL URL for the tests: ``$KNN_TEST_PG``, else Debian's local cluster, started (as root, with
+    ``pg_ctlcluster``) with a ``knn`` role and a ``knn_test`` database made if missing. Raises RuntimeError
+    when there is no PostgreSQL to be had (``apt-get install postgresql``)."""
+    import glob
+    import shutil
+
+    if os.environ.get("KNN_TEST_PG"):
+        return os.environ["KNN_TEST_PG"]
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not versions or shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
+        raise RuntimeError("PostgreSQL is not installed here (apt-get install postgresql; the tests start it as "
+                           "root), and KNN_TEST_PG names no other")
+    version = Path(versions[-1]).parent.parent.name
+    subprocess.run(["pg_ctlcluster", version, "main", "start"], capture_output=True)  # fails if already up: fine
+
+    def psql(sql):
+        return subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-tAc", sql], capture_output=True,
+                              text=True, timeout=60)
+
+    if psql("SELECT 1 FROM pg_roles WHERE rolname = 'knn'").stdout.strip() != "1":
+        psql("CREATE ROLE knn LOGIN PASSWORD 'knn'")
+    if psql("SELECT 1 FROM pg_database WHERE datname = 'knn_test'").stdout.strip() != "1":
+        psql("CREATE DATABASE knn_test OWNER knn")
+    return PG_URL
+
+
 # ---- the command line ----
 
 def run(*args, env=None) -> subprocess.CompletedProcess:

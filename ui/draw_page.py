@@ -22,7 +22,7 @@ from knn.origins import legends
 from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
-from ui import resources, session
+from ui import resources, rooms, session
 from ui.widgets import LAYOUT, PICTURES, draw_canvas, gallery, strip
 
 INPUTS = ["Draw", "Number", "Upload", "MNIST"]  # MNIST: one of its test digits
@@ -141,8 +141,10 @@ def shared_link() -> None:
     st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
 
 
-def canvas(stroke: int, size: tuple):
-    """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None."""
+def canvas(stroke: int, size: tuple, room=None):
+    """The canvas with the page's own Clear and Share buttons under it (and Send to the wall, in a ``room``);
+    returns the Sketch drawn, or None. A press of Send is left in ``st.session_state["send"]`` for the page to
+    act on once the drawing is answered."""
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
@@ -152,6 +154,12 @@ def canvas(stroke: int, size: tuple):
     row.button("Clear", icon=":material/ink_eraser:", key="clear", on_click=_clear)
     share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
                        help="A link that opens this drawing and its answer")
+    if room is not None:
+        sent = sketch is not None and rooms.already_sent(sketch)
+        row.button("Sent" if sent else "Send to the wall", icon=":material/cast:", key="send", type="primary",
+                   disabled=sketch is None or sent or room.closed,
+                   help=f"Put this drawing and its answer on the wall of room {room.code}: nothing leaves this "
+                        "page before you press it")
     if sketch is not None:
         try:
             text = pack(sketch)
@@ -179,10 +187,13 @@ def _clear() -> None:
         del st.query_params[LINK]
 
 
-def picture_input(choice: str, stroke_width: int):
-    """The picture to classify from the chosen input, or None (with a prompt shown)."""
+def picture_input(choice: str, stroke_width: int, room=None):
+    """The picture to classify from the chosen input, or None (with a prompt shown). A drawing's Sketch is left
+    in ``st.session_state["sketch"]`` (None for other inputs), for Send to the wall."""
+    st.session_state["sketch"] = None
     if choice == "Draw":
-        sketch = canvas(stroke_width, (CANVAS, CANVAS))
+        sketch = canvas(stroke_width, (CANVAS, CANVAS), room)
+        st.session_state["sketch"] = sketch
         if sketch is None:
             st.info("Draw a digit (0–9) in the black square, as large as you like.")
             return None
@@ -349,12 +360,12 @@ LIGHT = """<style>
 </style>"""  # no fades or spinners: every visitor's browser redraws the page on each stroke, many on one machine
 
 
-def read_number(refs, picture, k, voting, space, metric, where=st):
+def read_number(refs, picture, k, voting, space, metric, taught=None, where=st):
     """:func:`knn.number.read_number` on the shared workers; None, with the reason shown, if it cannot be read."""
     from knn.number import read_number as read
 
     try:
-        return resources.run(read, refs, picture, k, voting, session.taught(space, metric))
+        return resources.run(read, refs, picture, k, voting, taught)
     except NothingDrawn:
         where.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
     except TooManyDigits as e:
@@ -370,6 +381,7 @@ def main():
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
             "tens of thousands of handwritten digits reads it, and shows you why.</p>")
     space, k, metric, voting, n_train, level, stroke = sidebar()
+    room = rooms.visit()
     shared_link()
     if "link_error" in st.session_state:
         st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
@@ -377,25 +389,26 @@ def main():
         refs = resources.references(n_train, metric, space.name)
     st.sidebar.caption("References: " + "; ".join(refs.sets) + "."
                        + (f" No real pen digits: {refs.note}" if refs.note else ""))
+    taught = session.taught(space, metric, rooms.group_taught(space, room))
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if choice == "Number":
         sketch = canvas(stroke, NUMBER_CANVAS)
         if sketch is None:
             st.info("Write a number left to right, with a small gap between digits (your birth year, say).")
         else:
-            number = read_number(refs, sketch.picture(), k, voting, space, metric)
+            number = read_number(refs, sketch.picture(), k, voting, space, metric, taught)
             if number is not None:
                 show_number(number, level)
         explainer()
         return
     left, right = st.columns([1, 1.4], gap="medium")
     with left:
-        picture = picture_input(choice, stroke)
+        picture = picture_input(choice, stroke, room)
     if picture is None:
         explainer()
         return
     if choice == "Upload":  # one digit or several: a picture of one digit is read whole, as a drawing is
-        number = read_number(refs, picture, k, voting, space, metric, left)
+        number = read_number(refs, picture, k, voting, space, metric, taught, left)
         if number is None:
             return
         if len(number.answers) > 1:
@@ -406,13 +419,23 @@ def main():
         ans = number.answers[0]
     else:
         try:
-            ans = resources.answer(refs, picture, k, voting, session.taught(space, metric))
+            ans = resources.answer(refs, picture, k, voting, taught)
         except NothingDrawn:
             left.info("Nothing drawn yet: the picture has no ink. Draw or upload a digit.")
             return
         except ImageError as e:
             left.error(f"That picture cannot be read: {e}")
             return
+    if room is not None and st.session_state.get("send") and st.session_state.get("sketch") is not None:
+        st.session_state["sent_note"] = rooms.send(room, st.session_state["sketch"], picture, ans, level)
+        if st.session_state["sent_note"][0]:
+            st.rerun()  # once more, to show the button as Sent
+    if "sent_note" in st.session_state:  # sent: a toast, so the answer stays where it was on a phone
+        ok, message = st.session_state.pop("sent_note")
+        if ok:
+            st.toast(message, icon=":material/cast:")
+        else:
+            left.warning(message)
     with right:
         show_answer(ans, level)
     show_others(ans)

@@ -20,13 +20,17 @@ from knn import references
 MAX_TAUGHT = 100  # digits one visitor may teach: bounded memory per session
 
 
-def taught(space, metric: str) -> Optional[references.References]:
-    """The visitor's digits taught in a space, as references searched next to the shared ones; None if none."""
-    items = st.session_state.get("taught", {}).get(space.name, [])
+def taught(space, metric: str, group=()) -> Optional[references.References]:
+    """The visitor's digits taught in a space, as references searched next to the shared ones; None if none.
+
+    ``group``: digits taught to the visitor's whole room, (vector, label,
+    picture) each, searched with them (marked ☆ where the visitor's own are ★).
+    """
+    items = list(group) + st.session_state.get("taught", {}).get(space.name, [])
     if not items:
         return None
     vectors, labels, pictures = zip(*items)
-    return references.taught(space, metric, np.stack(vectors), labels, np.stack(pictures))
+    return references.taught(space, metric, np.stack(vectors), labels, np.stack(pictures), shared=len(group))
 
 
 def teach(space, query: np.ndarray, label: int, picture: np.ndarray) -> tuple:

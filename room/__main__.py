@@ -1,0 +1,41 @@
+"""Command line: ``python -m room export CODE [--json]``, a room's drawings and confusion table.
+
+The database is ``--db URL``, else ``$KNN_ROOM_DB``, else the app's SQLite
+file. A room that does not exist, or a database that cannot be reached,
+ends in one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from room.report import export, text
+from room.store import RoomError, Store
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m room", description="The lecture rooms' walls, after the lecture.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("export", help="every round's drawings with prompt, reading and certainty, and the "
+                                      "room's confusion table")
+    p.add_argument("code", help="the room's code, as the projector showed it")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--db", metavar="URL", help="the rooms' database (default: $KNN_ROOM_DB, else the app's "
+                                               "SQLite file in $KNN_CACHE)")
+    a = ap.parse_args(argv)
+    store = Store(a.db)
+    try:
+        report = export(store, a.code)
+    except RoomError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        store.dispose()
+    print(json.dumps(report, indent=1) if a.json else text(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

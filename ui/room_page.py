@@ -1,0 +1,243 @@
+"""The Room page: a lecturer opens a room, the projector shows its live wall, the moderator runs its rounds.
+
+``/Room`` opens a room; ``/Room?room=CODE`` is its wall, for the projector or
+any laptop: the prompt, the join link and its QR code, the tally, and the
+newest drawings, updated every second without reloading. A drawing opens in
+the Draw view with its neighbours. The lecturer's browser also holds the
+room's moderator key (taken from the link ``?room=CODE&key=...`` into the
+session, then dropped from the address, so the projector never shows it):
+with it the page adds the controls (prompt, next round, hide, teach the
+room, close), and the store checks the key again for every action.
+"""
+
+from __future__ import annotations
+
+import html
+
+import segno
+import streamlit as st
+
+from knn.figures import png_uri
+from room.store import Room, RoomError
+from ui import rooms
+from ui.widgets import LAYOUT, PICTURES
+
+KEY = "key"  # the query parameter of the lecturer's link
+EVERY = 1.0  # s: how often a wall asks the store for news
+PROMPTS = [None, *range(10)]  # what a round can ask for: any digit, or one
+COLUMNS = 6  # thumbnails a row, on the moderator's grid (each with its two buttons)
+
+WALL = """<style>
+.knn-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 10px 8px; }
+.knn-wall figure { margin: 0; text-align: center; }
+.knn-wall img { width: 88px; height: 88px; outline: 1px solid #5a6270; background: #000; }
+.knn-wall figcaption { font-size: 0.95rem; line-height: 1.3; margin-top: 2px; }
+.knn-right { color: #5ad17a; } .knn-wrong { color: #ff6b6b; font-weight: 600; }
+.knn-code { font-size: 3.4rem; font-weight: 800; letter-spacing: 0.25em; line-height: 1.1; margin: 0.2rem 0; }
+.knn-qr img { width: 100%; max-width: 300px; image-rendering: pixelated; background: #fff; }
+.knn-tally { font-size: 1.2rem; line-height: 1.6; }
+.knn-tally b { font-size: 1.6rem; }
+</style>"""
+
+
+def prompt_words(prompt) -> str:
+    return "any digit" if prompt is None else f"a {prompt}"
+
+
+def moderator_key(code: str):
+    """The moderator key this session holds for ``code``: moved here from the link, then dropped from the
+    address (a projected address bar would show it). None if the session holds none."""
+    keys = st.session_state.setdefault("moderator", {})
+    given = st.query_params.get(KEY)
+    if given:
+        keys[code] = given
+        del st.query_params[KEY]
+    return keys.get(code)
+
+
+def lobby() -> None:
+    """No room named: open one, or go to a room's wall by its code."""
+    st.markdown("Open a room for a lecture: everyone who scans its code draws on their phone and sends to one "
+                "wall on the projector, where the room sees what the model read, right and wrong.")
+    c1, c2 = st.columns(2, gap="large")
+    with c1.container(border=True):
+        st.subheader("Open a room")
+        prompt = st.selectbox("The first round asks for", PROMPTS, format_func=prompt_words, index=5, key="first")
+        if st.button("Open a room", type="primary", icon=":material/add:", key="open"):
+            try:
+                room, key = rooms.store().open_room(prompt)
+            except RoomError as e:
+                st.error(f"No room was opened: {e}")
+                return
+            st.session_state.setdefault("moderator", {})[room.code] = key
+            st.session_state["fresh"] = room.code
+            st.query_params[rooms.ROOM] = room.code
+            st.rerun()
+    with c2.container(border=True):
+        st.subheader("Show a room's wall")
+        code = st.text_input("Room code", max_chars=8, key="watch", placeholder="KXRT")
+        if code:
+            st.query_params[rooms.ROOM] = code
+            st.rerun()
+
+
+def qr_uri(link: str) -> str:
+    """The join link as a QR code (PNG data URI), medium error correction, a 4-module quiet zone."""
+    return segno.make(link, error="m").png_data_uri(scale=8, border=4)
+
+
+def join(room: Room) -> None:
+    """The code, the QR code and the join link, for the back of the hall."""
+    link = rooms.join_link(room.code)
+    st.html(f'<div class="knn-qr"><img src="{qr_uri(link)}" alt="QR code of the join link"></div>'
+            f'<div class="knn-code">{room.code}</div>')
+    st.caption("Scan, or open the link, then draw and press **Send to the wall**:")
+    st.code(link, language=None, wrap_lines=True)
+
+
+def tally_html(rnd, shown: int) -> str:
+    t = rnd.tally
+    parts = [f"<b>{t.sent}</b> sent"]
+    if rnd.prompt is not None:
+        share = f" ({t.right / t.sent:.0%})" if t.sent else ""
+        parts.append(f"<b>{t.right}</b> read as {rnd.prompt}{share}")
+    others = [f"{n} as {d}" for d, n in enumerate(t.by_digit) if n and d != rnd.prompt]
+    if others:
+        parts.append(", ".join(others))
+    if t.not_a_digit:
+        parts.append(f"{t.not_a_digit} not a digit")
+    more = f" · showing the newest {shown}" if shown < t.sent else ""
+    return f'<div class="knn-tally">{" · ".join(parts)}{more}</div>'
+
+
+def caption(d) -> tuple:
+    """(text, css class) under a drawing: its reading, ✓ or ✗ against its prompt, ☆ if taught."""
+    mark, css = {None: ("", ""), True: (" ✓", "knn-right"), False: (" ✗", "knn-wrong")}[d.right]
+    return d.reading.words() + mark + (" ☆" if d.taught else ""), css
+
+
+def figure(d) -> str:
+    text, css = caption(d)
+    return (f'<figure><a href="./?drawing={d.strokes}" target="_blank" title="Open #{d.id} with its neighbours">'
+            f'<img src="{png_uri(d.thumbnail)}" alt="drawing {d.id}"></a>'
+            f'<figcaption class="{css}">{html.escape(text)}</figcaption></figure>')
+
+
+@st.fragment(run_every=EVERY)
+def live(code: str, number=None) -> None:
+    """The wall of round ``number`` (None: whichever is current): heading, tally and drawings, asked of the
+    store again every EVERY seconds."""
+    if "room_error" in st.session_state:
+        st.error(st.session_state.pop("room_error"))
+    try:
+        room, rnd, shown = rooms.store().wall(code, number)
+    except RoomError as e:
+        st.warning(f"{e} The wall tries again every second.")
+        return
+    key = st.session_state.get("moderator", {}).get(code)
+    now = "" if rnd.number == room.round else f" (an earlier round; the room is on round {room.round})"
+    closed = " · closed to new drawings" if room.closed else ""
+    st.subheader(f"Round {rnd.number}: draw {prompt_words(rnd.prompt)}{now}{closed}")
+    st.html(tally_html(rnd, len(shown)))
+    if not shown:
+        st.info("No drawings yet: they appear here a second after each send.")
+    elif key is None:
+        st.html(f'<div class="knn-wall">{"".join(figure(d) for d in shown)}</div>')
+    else:
+        moderated(code, key, shown)
+
+
+def moderated(code: str, key: str, shown: list) -> None:
+    """The wall with a Hide and a Teach button under each drawing (the moderator's own browser only)."""
+    for start in range(0, len(shown), COLUMNS):
+        cells = st.columns(COLUMNS, gap="small")
+        for cell, d in zip(cells, shown[start:start + COLUMNS]):
+            cell.html(f'<div class="knn-wall">{figure(d)}</div>')
+            b1 = b2 = cell.container(horizontal=True, gap="small")
+            b1.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall",
+                      on_click=act, args=("hide", code, key, d.id))
+            taught = d.taught
+            b2.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if taught else "secondary",
+                      help=("Taught to the room: press to stop" if taught else
+                            f"Teach the room: every phone in it reads #{d.id} as a {d.prompt}"),
+                      disabled=d.prompt is None, on_click=act, args=("teach", code, key, d.id, not taught))
+
+
+def act(what: str, code: str, key: str, *args) -> None:
+    """A moderator's action (a button's callback); the store checks the key again."""
+    store = rooms.store()
+    try:
+        if what == "hide":
+            store.hide(code, key, *args)
+        elif what == "teach":
+            drawing, on = args
+            store.teach(code, key, [drawing], on)
+        elif what == "prompt":
+            store.set_prompt(code, key, *args)
+        elif what == "round":
+            store.next_round(code, key, *args)
+        elif what == "close":
+            store.close_room(code, key, *args)
+    except RoomError as e:
+        st.session_state["room_error"] = str(e)
+
+
+def controls(room: Room, key: str) -> None:
+    """The moderator's controls: the prompt, the next round, the room closed or open."""
+    with st.container(border=True):
+        st.markdown("**Moderator** (only this browser)")
+        prompt = st.selectbox("Ask for", PROMPTS, index=PROMPTS.index(room.prompt), format_func=prompt_words,
+                              key=f"ask-{room.round}")
+        c1, c2 = st.columns(2, gap="small")
+        c1.button("Set the prompt", key="set-prompt", disabled=prompt == room.prompt,
+                  on_click=act, args=("prompt", room.code, key, prompt))
+        c2.button("Next round", key="next-round", icon=":material/skip_next:",
+                  on_click=act, args=("round", room.code, key, prompt))
+        st.button("Reopen the room" if room.closed else "Close the room", key="close-room",
+                  icon=":material/lock_open:" if room.closed else ":material/lock:",
+                  on_click=act, args=("close", room.code, key, not room.closed))
+        st.caption("Under each drawing: hide it from every wall, or teach it to the room (a reference, labelled "
+                   "with the round's digit, for every phone in the room; marked ☆).")
+        with st.expander("Your moderator link (keep it; never project it)"):
+            link = rooms.link("Room", **{rooms.ROOM: room.code, KEY: key})
+            st.code(link, language=None, wrap_lines=True)
+            st.caption("It opens these controls in any browser. Anyone with it can run the room.")
+
+
+def main() -> None:
+    st.set_page_config(initial_sidebar_state="collapsed")  # a projector wants the whole width for the wall
+    st.html(PICTURES + LAYOUT + WALL)
+    if not rooms.link_named_a_room():
+        st.title("Room")
+        lobby()
+        return
+    code = rooms.code_in_link()  # "" if the link's is not a code: the store says so
+    key = moderator_key(code)
+    try:
+        room = rooms.store().room(code)
+    except RoomError as e:
+        st.title("Room")
+        st.error(str(e))
+        del st.query_params[rooms.ROOM]
+        lobby()
+        return
+    if key is not None and not rooms.store().is_moderator(code, key):
+        st.session_state["moderator"].pop(code, None)
+        st.warning("That link's moderator key is not this room's: you see the wall, and can change nothing.")
+        key = None
+    if st.session_state.pop("fresh", None) == code:
+        st.success(f"Room {code} is open. Keep the moderator link below: it is how you run the room.")
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        join(room)
+        if key is not None:
+            controls(room, key)
+    with right:
+        number = None
+        if room.round > 1:  # earlier rounds stay, with their drawings and tallies
+            number = st.selectbox("Show", [None, *range(room.round - 1, 0, -1)], key="round-shown",
+                                  format_func=lambda n: "the current round" if n is None else f"round {n}")
+        live(code, number)
+
+
+main()

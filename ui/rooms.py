@@ -1,0 +1,124 @@
+"""The room as the pages see it: the process's store, a visitor's banner and Send, the room's taught digits.
+
+A join link (``/?room=CODE``) opens the Draw page in a room: a banner names
+the room and its prompt, and **Send to the wall** puts the drawing and its
+answer on the room's wall (:mod:`room.store`). Nothing leaves the page before
+that button is pressed; when the wall cannot take it, the page says why and
+the drawing stays on the canvas. Drawings the lecturer taught the room are
+searched as the visitor's own references are (☆). Outside a room nothing
+here touches the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.parse
+from typing import Optional
+
+import numpy as np
+import streamlit as st
+
+from knn.figures import for_display, png
+from knn.preprocess import ImageError
+from knn.sketch import LinkError, pack, unpack
+from room.store import Reading, Room, RoomError, Store, normal_code
+
+ROOM = "room"  # the query parameter of a join link
+THUMBNAIL = 70  # px: a drawing on the wall (the 280 px canvas box-averaged 4 to 1)
+
+
+@st.cache_resource
+def store() -> Store:
+    """The process's one store (a pool of connections to the rooms' database), shared by every visitor."""
+    return Store()
+
+
+def code_in_link() -> str:
+    """The room code the address names (``?room=``), normalised; "" if none, or if it cannot be a code."""
+    return normal_code(st.query_params.get(ROOM))
+
+
+def link_named_a_room() -> bool:
+    return bool(st.query_params.get(ROOM))
+
+
+def link(page: str = "", **params) -> str:
+    """The address of one of the app's pages ("" for Draw, "Room") with these query parameters, as this
+    visitor's browser reaches the server (behind a proxy too)."""
+    parts = urllib.parse.urlsplit(st.context.url or "")
+    root = parts.path.rsplit("/", 1)[0] + "/" if parts.path else "/"  # the app's root, whichever page this is
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, root + page, urllib.parse.urlencode(params), ""))
+
+
+def join_link(code: str) -> str:
+    """The Draw page in room ``code``: what the QR code holds."""
+    return link(**{ROOM: code})
+
+
+def visit() -> Optional[Room]:
+    """On the Draw page: the room the join link names, with its banner shown; None (with the reason) if none."""
+    if not link_named_a_room():
+        return None
+    try:
+        room = store().room(st.query_params.get(ROOM))
+    except RoomError as e:
+        st.warning(f"{e} You can still draw here; nothing is sent.")
+        return None
+    st.html(f'<div class="knn-room-banner">{room.banner()}'
+            + (" · closed" if room.closed else "") + "</div>")
+    return room
+
+
+def visitor() -> str:
+    """A random token for this browser session: how the room counts one phone's sends. No name, no address."""
+    return st.session_state.setdefault("visitor", secrets.token_urlsafe(16))
+
+
+def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
+    """Put a drawing and its answer on the room's wall: (sent?, message for the visitor)."""
+    cert = ans.certainty
+    reading = Reading(ans.prediction, tuple(cert.prediction_set(level)), bool(cert.not_a_digit), float(cert.credibility))
+    try:
+        strokes = pack(sketch)
+        store().send(room.code, visitor(), strokes, reading, png(for_display(picture, THUMBNAIL)))
+    except (RoomError, LinkError) as e:
+        return False, f"Not sent: {e} Your drawing is still here."
+    st.session_state["sent"] = strokes
+    return True, f"Sent to the wall of room {room.code}, read as {reading.words()}."
+
+
+def already_sent(sketch) -> bool:
+    """Whether this very drawing was the last one this visitor sent."""
+    try:
+        return st.session_state.get("sent") == pack(sketch)
+    except LinkError:
+        return False
+
+
+def group_taught(space, room: Optional[Room]) -> list:
+    """The digits the lecturer taught the room, as (vector, label, picture) in ``space``; [] outside a room."""
+    if room is None:
+        return []
+    try:
+        items = tuple(store().taught(room.code))
+    except RoomError:
+        return []  # the answer goes on without them; the banner already said what it could
+    return list(_read_taught(space, items, space.name)) if items else []
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _read_taught(_space, items: tuple, space_name: str) -> tuple:
+    """(vector, label, picture) of each taught drawing, read as ``_space`` reads a drawing; kept per set and
+    space (``space_name`` keys the cache: the space object itself is not hashed)."""
+    pictures, labels = [], []
+    for _, label, strokes in items:
+        try:
+            pictures.append(_space.read(unpack(strokes).picture()).centred)
+            labels.append(label)
+        except (LinkError, ImageError):
+            continue  # checked when sent; one that cannot be read is left out, not fatal
+    if not pictures:
+        return ()
+    seen = _space.pixels(np.stack(pictures))
+    return tuple(zip(_space.encode(seen), labels, seen))
+
