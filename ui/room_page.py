@@ -172,10 +172,10 @@ def act(what: str, code: str, key: str, *args) -> None:
         elif what == "teach":
             drawing, on = args
             store.teach(code, key, [drawing], on)
-        elif what == "prompt":
-            store.set_prompt(code, key, *args)
+        elif what == "prompt":  # the prompt as the select box holds it now, not when the button was drawn
+            store.set_prompt(code, key, st.session_state[args[0]])
         elif what == "round":
-            store.next_round(code, key, *args)
+            store.next_round(code, key, st.session_state[args[0]])
         elif what == "close":
             store.close_room(code, key, *args)
     except RoomError as e:
@@ -186,13 +186,13 @@ def controls(room: Room, key: str) -> None:
     """The moderator's controls: the prompt, the next round, the room closed or open."""
     with st.container(border=True):
         st.markdown("**Moderator** (only this browser)")
-        prompt = st.selectbox("Ask for", PROMPTS, index=PROMPTS.index(room.prompt), format_func=prompt_words,
-                              key=f"ask-{room.round}")
+        ask = f"ask-{room.round}"
+        prompt = st.selectbox("Ask for", PROMPTS, index=PROMPTS.index(room.prompt), format_func=prompt_words, key=ask)
         c1, c2 = st.columns(2, gap="small")
         c1.button("Set the prompt", key="set-prompt", disabled=prompt == room.prompt,
-                  on_click=act, args=("prompt", room.code, key, prompt))
+                  on_click=act, args=("prompt", room.code, key, ask))
         c2.button("Next round", key="next-round", icon=":material/skip_next:",
-                  on_click=act, args=("round", room.code, key, prompt))
+                  on_click=act, args=("round", room.code, key, ask))
         st.button("Reopen the room" if room.closed else "Close the room", key="close-room",
                   icon=":material/lock_open:" if room.closed else ":material/lock:",
                   on_click=act, args=("close", room.code, key, not room.closed))

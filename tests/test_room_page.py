@@ -1,0 +1,204 @@
+"""The Room page and the Draw page in a room, through AppTest: open, wall, moderation, Send, refusals."""
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from helpers import APP, ROOT, captions, prediction
+
+ROOM_PAGE = str(ROOT / "ui" / "room_page.py")
+
+
+@pytest.fixture
+def db(monkeypatch, tmp_path):
+    """A rooms' database of the test's own, and the pages' store made anew for it."""
+    from room.store import Store
+    from ui import rooms
+
+    url = f"sqlite:///{tmp_path / 'rooms.sqlite'}"
+    monkeypatch.setenv("KNN_ROOM_DB", url)
+    rooms.store.clear()
+    yield Store(url)
+    rooms.store.clear()
+
+
+def room_page(**params) -> AppTest:
+    at = AppTest.from_file(ROOM_PAGE, default_timeout=600)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def html(at) -> str:
+    return "".join(block.proto.body for block in at.get("html"))
+
+
+def strokes(label=7):
+    from knn.drawn import BROWSER_DIGITS
+    from knn.sketch import Sketch, pack
+
+    return pack(Sketch((280, 280), tuple(np.asarray(line, float) for line in BROWSER_DIGITS[label]),
+                       (18.0,) * len(BROWSER_DIGITS[label])))
+
+
+def sent(store, code, n=3, prompt_right=2):
+    """n drawings on the room's wall, sent straight to the store by n phones; the first prompt_right read as 4."""
+    from room.store import Reading
+
+    return [store.send(code, f"phone-number-{j}", strokes(), Reading(4 if j < prompt_right else 9, (4,), False, 0.5),
+                       b"") for j in range(n)]
+
+
+@pytest.mark.unit
+def test_a_lecturer_opens_a_room_and_holds_its_key(db):
+    at = room_page()
+    assert not at.exception and any("Open a room" in s.value for s in at.subheader)
+    at.selectbox(key="first").set_value(4)
+    at.button(key="open").click().run()
+    assert not at.exception
+    code = at.query_params["room"][0] if isinstance(at.query_params["room"], list) else at.query_params["room"]
+    assert "key" not in at.query_params  # the key never stands in the address a projector shows
+    assert any(f"Room {code} is open" in s.value for s in at.success)
+    assert f'class="knn-code">{code}<' in html(at) and "QR code of the join link" in html(at)
+    links = [c.value for c in at.code]
+    assert f"/?room={code}" in links  # the join link, for phones
+    mod = [link for link in links if "key=" in link]
+    assert len(mod) == 1 and db.is_moderator(code, mod[0].split("key=")[1])  # the lecturer's link, in an expander
+    assert any(h.value == "Round 1: draw a 4" for h in at.subheader)
+    assert at.button(key="next-round") and at.button(key="close-room")
+
+
+@pytest.mark.unit
+def test_the_wall_shows_drawings_with_their_readings_and_a_tally(db):
+    room, _ = db.open_room(4)
+    sent(db, room.code)
+    at = room_page(room=room.code.lower())
+    assert not at.exception
+    page = html(at)
+    assert "<b>3</b> sent · <b>2</b> read as 4 (67%) · 1 as 9" in page
+    assert page.count("4 ✓") == 2 and page.count("9 ✗") == 1
+    assert page.count(f'href="./?drawing={strokes()}"') == 3  # each opens in the Draw view with its neighbours
+    assert not [b for b in at.button if str(b.key).startswith("hide-")]  # no key: no controls
+
+
+@pytest.mark.unit
+def test_a_guessed_key_changes_nothing(db):
+    room, key = db.open_room(4)
+    ids = [d.id for d in sent(db, room.code)]
+    at = room_page(room=room.code, key="guessed-" + key[8:])
+    assert not at.exception
+    assert any("not this room's" in w.value for w in at.warning)
+    assert not [b for b in at.button if str(b.key).startswith(("hide-", "teach-"))]
+    assert not [b for b in at.button if b.key in ("next-round", "close-room")]
+    assert [d.id for d in db.wall(room.code)[2]][::-1] == ids and db.room(room.code).round == 1
+
+
+@pytest.mark.unit
+def test_the_moderator_hides_teaches_and_runs_rounds(db):
+    room, key = db.open_room(4)
+    first, second, third = sent(db, room.code)
+    at = room_page(room=room.code, key=key)
+    at.button(key=f"hide-{third.id}").click().run()
+    assert not at.exception and [d.id for d in db.wall(room.code)[2]] == [second.id, first.id]
+    assert f"drawing {third.id}" not in html(at)
+    at.button(key=f"teach-{first.id}").click().run()
+    assert db.taught(room.code) == [(first.id, 4, strokes())]
+    assert "4 ✓ ☆" in html(at)
+    at.selectbox(key="ask-1").set_value(7)
+    at.button(key="next-round").click().run()
+    assert not at.exception and db.room(room.code).round == 2 and db.room(room.code).prompt == 7
+    assert any(h.value == "Round 2: draw a 7" for h in at.subheader)
+    at.selectbox(key="round-shown").set_value(1).run()  # the earlier round, with its drawings
+    assert any(h.value.startswith("Round 1: draw a 4 (an earlier round") for h in at.subheader)
+    at.button(key="close-room").click().run()
+    assert db.room(room.code).closed and any("closed to new drawings" in h.value for h in at.subheader)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("code,says", [("WXYA", "There is no room WXYA"), ("<b>x</b>", "not a room code")])
+def test_a_room_that_is_not_there_says_so(db, code, says):
+    at = room_page(room=code)
+    assert not at.exception and any(says in e.value for e in at.error)
+    assert any("Open a room" in s.value for s in at.subheader)  # the lobby, to go on from
+
+
+@pytest.mark.unit
+def test_an_unreachable_database_is_said_plainly(monkeypatch):
+    from ui import rooms
+
+    monkeypatch.setenv("KNN_ROOM_DB", "postgresql://knn:knn@127.0.0.1:1/none")
+    rooms.store.clear()
+    at = room_page()
+    at.button(key="open").click().run()
+    assert not at.exception and any("cannot be reached" in e.value for e in at.error)
+    at = room_page(room="KXRT")
+    assert not at.exception and any("cannot be reached" in e.value for e in at.error)
+    rooms.store.clear()
+
+
+# ---- the Draw page in a room (the shipped references) ----
+
+def draw_page(code, drawing=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["room"] = code
+    if drawing:
+        at.query_params["drawing"] = drawing
+    return at.run()
+
+
+def test_a_visitor_sends_a_drawing_to_the_wall(db):
+    room, key = db.open_room(7)
+    at = draw_page(room.code)
+    assert not at.exception and f"Room {room.code} · draw a 7" in html(at)
+    assert at.button(key="send").disabled  # nothing drawn: nothing to send
+    at = draw_page(room.code, strokes())
+    assert db.wall(room.code)[1].tally.sent == 0  # nothing leaves the page before Send
+    said = prediction(at)
+    at.button(key="send").click().run()
+    assert not at.exception
+    assert [t.value for t in at.toast] and "Sent to the wall" in at.toast[0].value
+    _, rnd, shown = db.wall(room.code)
+    assert rnd.tally.sent == 1 and str(shown[0].reading.prediction) == said[0] and shown[0].strokes == strokes()
+    assert shown[0].thumbnail.startswith(b"\x89PNG") and shown[0].reading.prediction_set
+    assert at.button(key="send").disabled and at.button(key="send").label == "Sent"  # this drawing is on the wall
+    db.close_room(room.code, key)
+    at = draw_page(room.code, strokes(1))
+    assert "closed" in html(at) and at.button(key="send").disabled and prediction(at)
+
+
+def test_a_refused_send_says_why_and_keeps_the_drawing(db, monkeypatch):
+    from room.store import Store, TooFast
+
+    room, _ = db.open_room(7)
+    at = draw_page(room.code, strokes())
+
+    def too_fast(*a, **k):
+        raise TooFast("Sent a moment ago: wait 2 s before the next (one drawing every 2 s).")
+
+    monkeypatch.setattr(Store, "send", too_fast)
+    said = prediction(at)
+    at.button(key="send").click().run()
+    assert not at.exception and any("Not sent: Sent a moment ago" in w.value for w in at.warning)
+    assert prediction(at) == said and not at.button(key="send").disabled  # the drawing and its answer stay
+
+
+def test_a_join_link_to_no_room_still_draws(db):
+    at = draw_page("WXYA", strokes())
+    assert not at.exception and any("There is no room WXYA" in w.value for w in at.warning)
+    assert prediction(at) == ["7"] and not [b for b in at.button if b.key == "send"]
+
+
+def test_digits_taught_to_the_room_are_everyones_neighbours(db):
+    from room.store import Reading
+
+    room, key = db.open_room(3)
+    taught = db.send(room.code, "phone-teacher", strokes(7), Reading(7, (7,), False, 0.9), b"")
+    db.teach(room.code, key, [taught.id])  # the lecturer: this drawing is a 3
+    at = draw_page(room.code, strokes(7))
+    assert not at.exception
+    nearest = [c for c in captions(at) if "☆ room" in c]
+    assert nearest and nearest[0].startswith("3") and nearest[0].endswith("· 0")  # the same drawing, at distance 0
+    outside = AppTest.from_file(APP, default_timeout=600)
+    outside.query_params["drawing"] = strokes(7)
+    outside.run()
+    assert not [c for c in captions(outside) if "☆" in c]  # only that room's visitors search it
