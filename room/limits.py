@@ -14,6 +14,7 @@ class Limits:
     expire_after_s: float = 24 * 3600  # a room, its rounds and drawings are gone this long after its last activity
     wall_size: int = 60  # the newest drawings a wall shows at once (the tally counts them all)
     teach_per_room: int = 200  # wall drawings a lecturer may teach as the room's references
+    thumbnail_bytes: int = 16_384  # the PNG a wall shows for one drawing
     busy_timeout_s: float = 2.0  # how long a send waits for a locked SQLite file or a slow server before giving up
 
 

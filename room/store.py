@@ -36,7 +36,6 @@ from sqlalchemy import exc
 from knn.sketch import LinkError, unpack
 from room.limits import CODE_LENGTH, CODE_LETTERS, KEY_BYTES, LIMITS, Limits
 
-MAX_THUMBNAIL = 16_384  # bytes of PNG a wall thumbnail may take
 log = logging.getLogger("room.store")
 
 meta = sa.MetaData()
@@ -386,7 +385,7 @@ class Store:
                           bool(reading.not_a_digit), float(reading.credibility)).check()
         if not isinstance(visitor, str) or not 8 <= len(visitor) <= 64:
             raise Damaged("This drawing cannot be sent: the page did not say which visitor sent it.")
-        if not isinstance(thumbnail, bytes) or len(thumbnail) > MAX_THUMBNAIL:
+        if not isinstance(thumbnail, bytes) or len(thumbnail) > self.limits.thumbnail_bytes:
             raise Damaged("This drawing cannot be sent: its picture is too large.")
         lim = self.limits
         with self._write() as c:

@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -194,6 +195,65 @@ def upload(monkeypatch, at, name: str, data: bytes):
     monkeypatch.setattr(st, "file_uploader", lambda *a, **k: FakeUpload(name, data))
     at.radio(key="input").set_value("Upload").run()
     return at
+
+
+# ---- a real browser: Debian's chromium through playwright ----
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+def read_prediction(pg, previous=None, timeout=60):
+    """The Prediction metric once it shows (and differs from ``previous`` if given)."""
+    deadline = time.time() + timeout
+    value = None
+    while time.time() < deadline:
+        metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
+        if metric.count():
+            value = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+            if value != previous:
+                return value
+        time.sleep(0.25)
+    return value
+
+
+def settled_prediction(pg, quiet: float = 1.5, timeout: float = 60) -> str:
+    """The Prediction metric once it has not changed for ``quiet`` seconds: the answer to the whole drawing,
+    not to its first strokes (the page answers after each stroke), as a person reads it before acting."""
+    deadline = time.time() + timeout
+    value, since = read_prediction(pg, timeout=timeout), time.time()
+    while time.time() < deadline and time.time() - since < quiet:
+        time.sleep(0.2)
+        now = read_prediction(pg, timeout=timeout)
+        if now != value:
+            value, since = now, time.time()
+    return value
+
+
+def in_view(pg, locator) -> bool:
+    """Whether the element lies wholly inside the viewport as it is now (nothing scrolled)."""
+    box = locator.bounding_box()
+    view = pg.viewport_size
+    return box is not None and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= view["height"] \
+        and box["x"] + box["width"] <= view["width"]
+
+
+def touch_draw(pg, cdp, strokes, width=280):
+    """Strokes in canvas px drawn by one finger: CDP touch events where the canvas is on the screen
+    (a canvas ``width`` px wide may be shown smaller)."""
+    box = pg.locator("canvas.upper-canvas").bounding_box()
+    f = box["width"] / width
+    for pts in strokes:
+        xy = [(box["x"] + f * x, box["y"] + f * y) for x, y in pts]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xy[0][0], "y": xy[0][1]}]})
+        for (x0, y0), (x1, y1) in zip(xy, xy[1:]):  # the pen's points, up to 30 px apart here, halved
+            for t in (0.5, 1.0):
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                    {"x": x0 + t * (x1 - x0), "y": y0 + t * (y1 - y0)}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 # ---- the rooms' databases ----

@@ -16,13 +16,11 @@ import time
 import pytest
 
 from deploy.replicas import free_port
-from helpers import NON_DIGITS, ROOT, big_seven, mnist_dir
+from helpers import (ARGS, CHROMIUM, NON_DIGITS, PHONE, PROJECTOR, ROOT, big_seven, in_view, mnist_dir,
+                     read_prediction, touch_draw)
 from knn.drawn import BROWSER_DIGITS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 
 # strokes in canvas pixels (280x280), as a person would draw them; the drawn-digit
 # benchmark (knn.drawn) renders the same strokes at every pen width
@@ -82,20 +80,6 @@ def draw(pg, strokes):
         for x, y in pts[1:]:
             pg.mouse.move(box["x"] + x, box["y"] + y, steps=6)
         pg.mouse.up()
-
-
-def read_prediction(pg, previous=None, timeout=60):
-    """The Prediction metric once it shows (and differs from ``previous`` if given)."""
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
-        if metric.count():
-            value = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
-            if value != previous:
-                return value
-        time.sleep(0.25)
-    return value
 
 
 def clear_canvas(pg):
@@ -288,31 +272,6 @@ def test_eight_big_uploads_at_once(page, server, server_process, tmp_path):
 
 # ---- the lecture hall: a phone drawn on by finger, a projector, a drawing shared by link ----
 
-PHONE = {"width": 390, "height": 844}
-PROJECTOR = {"width": 1280, "height": 720}
-
-
-def in_view(pg, locator) -> bool:
-    """Whether the element lies wholly inside the viewport as it is now (nothing scrolled)."""
-    box = locator.bounding_box()
-    view = pg.viewport_size
-    return box is not None and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= view["height"] \
-        and box["x"] + box["width"] <= view["width"]
-
-
-def touch_draw(pg, cdp, strokes, width=280):
-    """Strokes in canvas px drawn by one finger: CDP touch events where the canvas is on the screen
-    (a canvas ``width`` px wide may be shown smaller)."""
-    box = pg.locator("canvas.upper-canvas").bounding_box()
-    f = box["width"] / width
-    for pts in strokes:
-        xy = [(box["x"] + f * x, box["y"] + f * y) for x, y in pts]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xy[0][0], "y": xy[0][1]}]})
-        for (x0, y0), (x1, y1) in zip(xy, xy[1:]):  # the pen's points, up to 30 px apart here, halved
-            for t in (0.5, 1.0):
-                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
-                    {"x": x0 + t * (x1 - x0), "y": y0 + t * (y1 - y0)}]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 @pytest.fixture(scope="module")

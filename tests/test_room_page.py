@@ -188,6 +188,22 @@ def test_a_join_link_to_no_room_still_draws(db):
     assert prediction(at) == ["7"] and not [b for b in at.button if b.key == "send"]
 
 
+def test_a_wall_out_of_reach_keeps_the_drawing(db, monkeypatch):
+    from ui import rooms
+
+    room, _ = db.open_room(7)
+    monkeypatch.setenv("KNN_ROOM_DB", "postgresql://knn:knn@127.0.0.1:1/none")  # the database goes away
+    rooms.store.clear()
+    at = draw_page(room.code, strokes())
+    assert not at.exception and any("cannot be reached" in w.value for w in at.warning)
+    said = prediction(at)
+    assert said == ["7"] and not at.button(key="send").disabled  # it still answers, and Send can try again
+    at.button(key="send").click().run()
+    assert not at.exception and any(w.value.startswith("Not sent: The wall cannot be reached") and
+                                    "Your drawing is still here" in w.value for w in at.warning)
+    assert prediction(at) == said and at.button(key="send").label == "Send to the wall"
+
+
 def test_digits_taught_to_the_room_are_everyones_neighbours(db):
     from room.store import Reading
 

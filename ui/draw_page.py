@@ -142,9 +142,9 @@ def shared_link() -> None:
 
 
 def canvas(stroke: int, size: tuple, room=None):
-    """The canvas with the page's own Clear and Share buttons under it (and Send to the wall, in a ``room``);
-    returns the Sketch drawn, or None. A press of Send is left in ``st.session_state["send"]`` for the page to
-    act on once the drawing is answered."""
+    """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None.
+    In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
+    once the drawing is answered (:func:`send_to_wall`)."""
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
@@ -155,11 +155,9 @@ def canvas(stroke: int, size: tuple, room=None):
     share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
                        help="A link that opens this drawing and its answer")
     if room is not None:
-        sent = sketch is not None and rooms.already_sent(sketch)
-        row.button("Sent" if sent else "Send to the wall", icon=":material/cast:", key="send", type="primary",
-                   disabled=sketch is None or sent or room.closed,
-                   help=f"Put this drawing and its answer on the wall of room {room.code}: nothing leaves this "
-                        "page before you press it")
+        THIS_RUN["send"] = row.empty()
+        if sketch is None:
+            send_button(room, None)
     if sketch is not None:
         try:
             text = pack(sketch)
@@ -179,6 +177,26 @@ def canvas(stroke: int, size: tuple, room=None):
     return sketch
 
 
+THIS_RUN = {}  # what one run of this page leaves for later in the same run (the script runs anew each time)
+
+
+def send_button(room, sketch, ans=None, picture=None, level=None) -> None:
+    """Send to the wall, in the place the canvas left for it: a press sends the drawing and its answer
+    (:func:`ui.rooms.send`) in the run it starts, and the button then says Sent; a refusal is said under the
+    canvas, and the drawing stays."""
+    if st.session_state.get("send") and sketch is not None and ans is not None and not room.closed:
+        ok, message = rooms.send(room, sketch, picture, ans, level)
+        if ok:
+            st.toast(message, icon=":material/cast:")  # a toast: on a phone the answer stays where it was
+        else:
+            THIS_RUN["send_note"] = message
+    sent = sketch is not None and rooms.already_sent(sketch)
+    THIS_RUN["send"].button("Sent" if sent else "Send to the wall", icon=":material/cast:", key="send",
+                            type="primary", disabled=sketch is None or sent or room.closed,
+                            help=f"Put this drawing and its answer on the wall of room {room.code}: nothing "
+                                 "leaves this page before you press it")
+
+
 def _clear() -> None:
     """The page's Clear (the canvas's own toolbar shows only on hover, never by finger): a new, empty canvas."""
     st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
@@ -189,11 +207,9 @@ def _clear() -> None:
 
 def picture_input(choice: str, stroke_width: int, room=None):
     """The picture to classify from the chosen input, or None (with a prompt shown). A drawing's Sketch is left
-    in ``st.session_state["sketch"]`` (None for other inputs), for Send to the wall."""
-    st.session_state["sketch"] = None
+    in THIS_RUN["sketch"], for Send to the wall."""
     if choice == "Draw":
-        sketch = canvas(stroke_width, (CANVAS, CANVAS), room)
-        st.session_state["sketch"] = sketch
+        sketch = THIS_RUN["sketch"] = canvas(stroke_width, (CANVAS, CANVAS), room)
         if sketch is None:
             st.info("Draw a digit (0–9) in the black square, as large as you like.")
             return None
@@ -426,16 +442,10 @@ def main():
         except ImageError as e:
             left.error(f"That picture cannot be read: {e}")
             return
-    if room is not None and st.session_state.get("send") and st.session_state.get("sketch") is not None:
-        st.session_state["sent_note"] = rooms.send(room, st.session_state["sketch"], picture, ans, level)
-        if st.session_state["sent_note"][0]:
-            st.rerun()  # once more, to show the button as Sent
-    if "sent_note" in st.session_state:  # sent: a toast, so the answer stays where it was on a phone
-        ok, message = st.session_state.pop("sent_note")
-        if ok:
-            st.toast(message, icon=":material/cast:")
-        else:
-            left.warning(message)
+    if room is not None and THIS_RUN.get("send") is not None:
+        send_button(room, THIS_RUN.get("sketch"), ans, picture, level)
+        if "send_note" in THIS_RUN:
+            left.warning(THIS_RUN["send_note"])
     with right:
         show_answer(ans, level)
     show_others(ans)

@@ -21,7 +21,7 @@ import streamlit as st
 from knn.figures import for_display, png
 from knn.preprocess import ImageError
 from knn.sketch import LinkError, pack, unpack
-from room.store import Reading, Room, RoomError, Store, normal_code
+from room.store import Reading, Room, RoomError, Store, Unreachable, normal_code
 
 ROOM = "room"  # the query parameter of a join link
 THUMBNAIL = 70  # px: a drawing on the wall (the 280 px canvas box-averaged 4 to 1)
@@ -61,6 +61,9 @@ def visit() -> Optional[Room]:
         return None
     try:
         room = store().room(st.query_params.get(ROOM))
+    except Unreachable as e:  # the room may well be there: keep Send, which says so again if it still fails
+        st.warning(f"Room {code_in_link()}: {e}")
+        return Room(code_in_link(), round=0, prompt=None, closed=False, created=0.0, active=0.0)
     except RoomError as e:
         st.warning(f"{e} You can still draw here; nothing is sent.")
         return None

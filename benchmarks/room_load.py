@@ -1,0 +1,193 @@
+"""The rooms' store under a lecture hall's load, without browsers: many phones sending, a few walls polling.
+
+A room is opened on the database (SQLite by default, in a temporary folder;
+``--db postgresql://...`` for PostgreSQL). ``--visitors`` phones each send a
+real packed drawing every ``--every`` seconds for ``--seconds`` seconds,
+through ``--replicas`` separate stores (one connection pool each, as each
+replica has), on ``--threads`` threads a store (a replica's script threads);
+``--walls`` walls ask for the wall every second, as the Room page does. Half
+way through, the lecturer starts the next round. One phone in ten also
+sends a second drawing half a second after its first, which the store must
+refuse (once every 2 s at most).
+
+At the end every accepted send must be on the wall of its round exactly
+once and nothing refused may be there; it reports how many sends were
+accepted and refused (by reason), p50/p95 of a send and of a wall update,
+and how long after its send each drawing was first seen on a wall.
+
+    python benchmarks/room_load.py [--visitors 300] [--every 5] [--seconds 120] [--db URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from knn.sketch import Sketch, pack  # noqa: E402
+from room.limits import LIMITS  # noqa: E402
+from room.store import Reading, RoomError, Store  # noqa: E402
+
+
+def drawings(n: int, seed: int = 0) -> list:
+    """n packed drawings of a few strokes each, as phones send them (about 300 points, like a finger's digit)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        lines = tuple(np.round(np.cumsum(rng.normal(0, 4, (int(rng.integers(60, 160)), 2)), 0) * 4) / 4 + 140
+                      for _ in range(int(rng.integers(1, 4))))
+        out.append(pack(Sketch((280, 280), lines, tuple(18.0 for _ in lines))))
+    return out
+
+
+def percentiles(values) -> dict:
+    if not values:
+        return {"n": 0}
+    a = np.asarray(values) * 1000
+    return {"n": len(a), "p50_ms": round(float(np.percentile(a, 50)), 2), "p95_ms": round(float(np.percentile(a, 95)), 2),
+            "max_ms": round(float(a.max()), 2)}
+
+
+def run(visitors: int = 300, every: float = 5.0, seconds: float = 120.0, db=None, replicas: int = 2,
+        threads: int = 8, walls: int = 3, seed: int = 0) -> dict:
+    """Run the load once; a dict of what was measured (see the module's docstring)."""
+    folder = None
+    if db is None:
+        folder = tempfile.TemporaryDirectory(prefix="knn-room-load-")
+        db = f"sqlite:///{Path(folder.name) / 'rooms.sqlite'}"
+    stores = [Store(db) for _ in range(replicas)]
+    room, key = stores[0].open_room(4)
+    code = room.code
+    texts = drawings(64, seed)
+    thumb = b"\x89PNG" + bytes(900)  # about a wall thumbnail's size
+    rng = np.random.default_rng(seed)
+    t0 = time.time() + 1.0
+    events = []  # (when, visitor, drawing): every phone on its own phase, every `every` seconds
+    for v in range(visitors):
+        start = float(rng.uniform(0, every))
+        rude = v % 10 == 0
+        for n, when in enumerate(np.arange(start, seconds, every)):
+            events.append((t0 + when, v, n))
+            if rude and n % 4 == 0:
+                events.append((t0 + when + 0.5, v, n))  # too soon: to be refused
+    heapq.heapify(events)
+    lock = threading.Lock()
+    accepted, refused, send_s, wall_s, seen_first = {}, Counter(), [], [], {}
+    stop = threading.Event()
+
+    def send(when, v, n):
+        delay = when - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        store = stores[v % replicas]
+        reading = Reading((v + n) % 10 if v % 7 == 0 else 4, (4,), v % 50 == 0, 0.5)
+        start = time.perf_counter()
+        try:
+            d = store.send(code, f"visitor-{v:05d}", texts[(v + n) % len(texts)], reading, thumb)
+        except RoomError as e:
+            with lock:
+                refused[type(e).__name__] += 1
+            return
+        took = time.perf_counter() - start
+        with lock:
+            accepted[d.id] = (d.round, time.time())
+            send_s.append(took)
+
+    def wall(j):
+        store = stores[j % replicas]
+        while not stop.is_set():
+            start = time.perf_counter()
+            try:
+                _, _, shown = store.wall(code)
+            except RoomError as e:
+                with lock:
+                    refused["wall " + type(e).__name__] += 1
+                continue
+            now = time.time()
+            with lock:
+                wall_s.append(time.perf_counter() - start)
+                for d in shown:
+                    seen_first.setdefault(d.id, now)
+            stop.wait(1.0)
+
+    def lecturer():
+        stop.wait(max(0.0, t0 + seconds / 2 - time.time()))
+        if not stop.is_set():
+            stores[0].next_round(code, key, 7)
+
+    watchers = [threading.Thread(target=wall, args=(j,), daemon=True) for j in range(walls)]
+    watchers.append(threading.Thread(target=lecturer, daemon=True))
+    for w in watchers:
+        w.start()
+    with ThreadPoolExecutor(max_workers=threads * replicas) as pool:
+        futures = []
+        while events:
+            when, v, n = heapq.heappop(events)
+            lead = when - time.time() - 0.05
+            if lead > 0:
+                time.sleep(lead)  # hand each send to a thread just before its time
+            futures.append(pool.submit(send, when, v, n))
+        for f in futures:
+            f.result()
+    time.sleep(1.5)  # one more poll of every wall
+    stop.set()
+    for w in watchers:
+        w.join(5)
+
+    # every accepted send on its round's wall exactly once, and nothing else
+    final = []
+    for number in (1, 2):
+        final += [d.id for d in stores[0].wall(code, number, limit=None)[2]]
+    counts = Counter(final)
+    lost = sorted(set(accepted) - set(counts))
+    doubled = sorted(i for i, c in counts.items() if c > 1)
+    strangers = sorted(set(counts) - set(accepted))
+    visible = [seen_first[i] - t for i, (_, t) in accepted.items() if i in seen_first]
+    for s in stores:
+        s.dispose()
+    if folder is not None:
+        folder.cleanup()
+    return {
+        "database": stores[0].url.get_backend_name(), "visitors": visitors, "every_s": every, "seconds": seconds,
+        "replicas": replicas, "walls": walls, "accepted": len(accepted), "refused": dict(refused),
+        "on_wall": len(final), "lost": len(lost), "doubled": len(doubled), "not_accepted_but_shown": len(strangers),
+        "send": percentiles(send_s), "wall_update": percentiles(wall_s),
+        "send_to_wall": percentiles(visible), "seen_on_a_wall": len(visible),
+        "limits": {"send_every_s": LIMITS.send_every_s, "sends_per_round": LIMITS.sends_per_round},
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--visitors", type=int, default=300)
+    ap.add_argument("--every", type=float, default=5.0, help="seconds between one phone's sends")
+    ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--db", help="the database URL (default: SQLite in a temporary folder); "
+                                 "postgresql://USER:PASSWORD@HOST/DB for PostgreSQL")
+    ap.add_argument("--replicas", type=int, default=2, help="stores, one connection pool each, as replicas have")
+    ap.add_argument("--threads", type=int, default=8, help="sending threads per store")
+    ap.add_argument("--walls", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    res = run(a.visitors, a.every, a.seconds, a.db, a.replicas, a.threads, a.walls)
+    if a.json:
+        print(json.dumps(res, indent=1))
+    else:
+        for k, v in res.items():
+            print(f"{k}: {v}")
+    return 0 if not (res["lost"] or res["doubled"] or res["not_accepted_but_shown"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

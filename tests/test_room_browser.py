@@ -1,0 +1,159 @@
+"""A lecture hall in real browsers: a wall on a projector and six phones, through nginx to two replicas that
+share one rooms' database, on SQLite and on PostgreSQL.
+
+The lecturer opens a room asking for a 4; six phones (390x844, touch) join
+by its link, each on the replica nginx gives it, draw a 4 of a pen writer
+the index does not hold with a finger, and send it. Every drawing must be on
+the wall within 3 s of its send with the reading its phone showed, the
+tally must match, a hidden drawing must leave the wall, and a phone that
+opens the moderator's page with a guessed key, or none, can change nothing.
+Screenshots go to artifacts/.
+"""
+
+import os
+import re
+import time
+
+import pytest
+
+from deploy.replicas import Replicas
+from helpers import ARGS, CHROMIUM, PHONE, PROJECTOR, ROOT, mnist_dir, settled_prediction, touch_draw
+
+pytestmark = pytest.mark.browser
+PHONES = 6
+HELD_OUT = range(21, 31)  # the pen writers the phones draw; the replicas' references hold the other twenty
+WITHIN = 3.0  # s from a phone's send to its drawing on the wall
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hall(request, eval_cache, tmp_path_factory):
+    """Two replicas behind nginx sharing one rooms' database; yields (url, the database's URL)."""
+    if request.param == "sqlite":
+        db = f"sqlite:///{tmp_path_factory.mktemp('rooms') / 'rooms.sqlite'}"
+    else:
+        db = request.getfixturevalue("postgres")
+    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT="21-30",
+               KNN_ROOM_DB=db)
+    with Replicas(2, env=env) as r:
+        yield r, db, request.param
+
+
+@pytest.fixture(scope="module")
+def fours():
+    """Six real pen 4s by writers the replicas' index does not hold, one per writer."""
+    from knn.pen import load_pendigits
+
+    seen, out = set(), []
+    for d in load_pendigits():
+        if d.writer in HELD_OUT and d.label == 4 and d.writer not in seen:
+            seen.add(d.writer)
+            out.append(d)
+    return out[:PHONES]
+
+
+def wall_items(pg) -> list:
+    """The wall's drawings, newest first: [(id, caption)]."""
+    figs = pg.locator(".knn-wall figure")
+    out = []
+    for j in range(figs.count()):
+        alt = figs.nth(j).locator("img").get_attribute("alt") or ""
+        out.append((int(alt.split()[-1]), figs.nth(j).locator("figcaption").inner_text().strip()))
+    return out
+
+
+def wait_wall(pg, count: int, timeout: float) -> list:
+    deadline = time.time() + timeout
+    items = wall_items(pg)
+    while len(items) != count and time.time() < deadline:
+        time.sleep(0.1)
+        items = wall_items(pg)
+    return items
+
+
+def test_a_hall_of_phones_fills_one_wall(hall, fours):
+    from playwright.sync_api import sync_playwright
+
+    from knn.drawn import to_canvas
+    from room.store import Store
+
+    replicas, db, kind = hall
+    url = replicas.url
+    art = ROOT / "artifacts"
+    art.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        lecturer = browser.new_context(viewport=PROJECTOR)
+        wall = lecturer.new_page()
+        wall.goto(url + "/Room")
+        wall.get_by_role("button", name="Open a room").click()  # the first round asks for a 4 (the default)
+        wall.get_by_text("is open").wait_for(timeout=120_000)
+        code = re.search(r"room=([A-Z]{4})", wall.url).group(1)
+        assert "key=" not in wall.url  # the projector's address bar shows no key
+        wall.get_by_text("No drawings yet").wait_for(timeout=30_000)
+
+        phones, replicas_used, said, delays = [], set(), [], []
+        for j, d in enumerate(fours):
+            ctx = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+            pg = ctx.new_page()
+            pg.goto(f"{url}/?room={code}")
+            pg.locator("canvas.upper-canvas").wait_for(timeout=240_000)
+            pg.get_by_text(f"Room {code} · draw a 4").wait_for(timeout=30_000)
+            replicas_used.add(next(c["value"] for c in ctx.cookies() if c["name"] == "knn_replica"))
+            cdp = ctx.new_cdp_session(pg)
+            touch_draw(pg, cdp, [[tuple(q) for q in line] for line in to_canvas(d.strokes, 0.7, (140, 140))])
+            read = settled_prediction(pg)
+            sent_at = time.time()
+            pg.get_by_role("button", name="Send to the wall").tap()
+            pg.get_by_text("Sent to the wall").wait_for(timeout=30_000)
+            items = wait_wall(wall, j + 1, 10)
+            delays.append(time.time() - sent_at)
+            said.append(read)
+            assert len(items) == j + 1, items
+            assert items[0][1].split(" ")[0] == (read if read != "not a digit" else "not"), (items[0], read)
+            if j == 2:
+                pg.screenshot(path=str(art / "room-phone.png"))
+            phones.append(ctx)
+        wall.wait_for_timeout(1200)
+        wall.screenshot(path=str(art / "room-moderator.png"))
+        print(kind, "replicas", replicas_used, "phones read", said, "on the wall after (s)",
+              [round(x, 2) for x in delays])
+        assert len(replicas_used) == 2, replicas_used  # the phones were split over both replicas
+        assert max(delays) <= WITHIN, delays
+
+        items = wall_items(wall)
+        right = sum(r == "4" for r in said)
+        tally = wall.locator(".knn-tally").inner_text()
+        assert tally.startswith(f"{PHONES} sent · {right} read as 4"), tally
+        assert sum(c.startswith("4 ✓") for _, c in items) == right
+
+        viewer = browser.new_context(viewport=PROJECTOR).new_page()  # a second wall, no key: the projector's
+        viewer.goto(f"{url}/Room?room={code}")
+        assert len(wait_wall(viewer, PHONES, 60)) == PHONES
+        viewer.screenshot(path=str(art / "room-wall.png"))
+        with viewer.context.expect_page() as opened:  # a drawing, clicked: the Draw view with its neighbours
+            viewer.locator(".knn-wall figure a").first.click()
+        draw_view = opened.value
+        assert settled_prediction(draw_view) == said[-1]
+        draw_view.get_by_text("What it would take").wait_for(timeout=30_000)
+        draw_view.close()
+
+        gone = items[-1][0]
+        wall.locator(f".st-key-hide-{gone} button").first.click()  # the moderator hides the first drawing
+        assert [i for i, _ in wait_wall(wall, PHONES - 1, 10)] == [i for i, _ in items[:-1]]
+        assert gone not in [i for i, _ in wait_wall(viewer, PHONES - 1, 5)]  # gone from every wall
+
+        store = Store(db)
+        before = store.wall(code)
+        for link in (f"{url}/Room?room={code}&key=guessed-{'x' * 24}", f"{url}/Room?room={code}"):
+            intruder = phones[0].new_page()
+            intruder.goto(link)
+            intruder.locator(".knn-wall figure").first.wait_for(timeout=60_000)
+            assert intruder.locator("[class*='st-key-hide-'], .st-key-next-round, .st-key-close-room").count() == 0
+            if "key=" in link:
+                intruder.get_by_text("can change nothing").wait_for(timeout=10_000)
+            intruder.close()
+        after = store.wall(code)
+        assert (after[0].round, after[0].prompt, after[0].closed) == (before[0].round, before[0].prompt, False)
+        assert [d.id for d in after[2]] == [d.id for d in before[2]]
+        store.dispose()
+        browser.close()
