@@ -15,7 +15,13 @@ once and nothing refused may be there; it reports how many sends were
 accepted and refused (by reason), p50/p95 of a send and of a wall update,
 and how long after its send each drawing was first seen on a wall.
 
+``--page`` measures instead what a send adds to the Draw page's run, alone
+(no other load): packing the strokes and making the thumbnail
+(:func:`ui.rooms.parcel`) and the store's send, for real pen digits drawn
+on the canvas, one phone every 2 s (the store's own clock runs ahead).
+
     python benchmarks/room_load.py [--visitors 300] [--every 5] [--seconds 120] [--db URL] [--json]
+    python benchmarks/room_load.py --page [--db URL]
 """
 
 from __future__ import annotations
@@ -168,6 +174,41 @@ def run(visitors: int = 300, every: float = 5.0, seconds: float = 120.0, db=None
     }
 
 
+def page_send(db=None, n: int = 300) -> dict:
+    """p50/p95 of the server's work for one press of Send: :func:`ui.rooms.parcel` and :meth:`Store.send`."""
+    from knn.drawn import to_canvas
+    from knn.pen import load_pendigits
+    from ui.rooms import parcel
+
+    folder = None
+    if db is None:
+        folder = tempfile.TemporaryDirectory(prefix="knn-room-page-")
+        db = f"sqlite:///{Path(folder.name) / 'rooms.sqlite'}"
+    clock = [time.time()]
+    store = Store(db, clock=lambda: clock[0])
+    room, key = store.open_room(4)
+    pen = load_pendigits()[:n]
+    sketches = [Sketch((280, 280), tuple(np.round(np.asarray(line) * 4) / 4 for line in to_canvas(d.strokes, 0.7, (140, 140))),
+                       tuple(18.0 for _ in d.strokes)) for d in pen]
+    took, parts = [], []
+    for j, sk in enumerate(sketches):
+        picture = sk.picture()  # the page has it already: it read the drawing from it
+        clock[0] += LIMITS.send_every_s
+        start = time.perf_counter()
+        strokes, thumb = parcel(sk, picture)
+        made = time.perf_counter()
+        store.send(room.code, f"visitor-{j % 20:05d}", strokes, Reading(4, (4,), False, 0.5), thumb)
+        took.append(time.perf_counter() - start)
+        parts.append(made - start)
+        if (j + 1) % 20 == 0:
+            store.next_round(room.code, key, 4)  # a phone sends at most 20 a round
+    store.dispose()
+    if folder is not None:
+        folder.cleanup()
+    return {"database": store.url.get_backend_name(), "sends": len(took), "send": percentiles(took),
+            "pack_and_thumbnail": percentiles(parts)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--visitors", type=int, default=300)
@@ -179,7 +220,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=8, help="sending threads per store")
     ap.add_argument("--walls", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--page", action="store_true", help="what one press of Send costs the Draw page's run")
     a = ap.parse_args(argv)
+    if a.page:
+        res = page_send(a.db)
+        print(json.dumps(res, indent=1) if a.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
+        return 0
     res = run(a.visitors, a.every, a.seconds, a.db, a.replicas, a.threads, a.walls)
     if a.json:
         print(json.dumps(res, indent=1))

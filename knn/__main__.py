@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from knn import spaces
-from knn.conformal import LEVEL, check_level
-from knn.data import DataError, load_mnist
-from knn.engine import METRICS, VOTING
-from knn.evaluate import NUMBERS
+if "--verbose" in sys.argv[1:]:  # before TensorFlow loads: let its start-up lines through (knn/tf.py)
+    os.environ["KNN_VERBOSE"] = "1"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+
+from knn import spaces  # noqa: E402
+from knn.conformal import LEVEL, check_level  # noqa: E402
+from knn.data import DataError, load_mnist  # noqa: E402
+from knn.engine import METRICS, VOTING  # noqa: E402
+from knn.evaluate import NUMBERS  # noqa: E402
 
 
 def _progress_bar(desc: str, enabled: bool):
@@ -388,6 +393,8 @@ def main(argv=None) -> int:
     tr.add_argument("--train", type=int, default=None, help="train on a seeded subset of this many digits (default: all)")
     tr.add_argument("--out", metavar="FILE", default=None, help="where to write the networks' weights (default: "
                     "knn/weights/embedding.npz, which the 'learned' space uses)")
+    for p in (parser, *sub.choices.values()):
+        p.add_argument("--verbose", action="store_true", help="let TensorFlow's start-up and log lines through")
     a = parser.parse_args(argv)
     try:
         if getattr(a, "k", None) is not None and a.k < 1:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
+from knn.tf import tf
 
 from knn.preprocess import SIDE, bounding_box, centre_by_mass, fit_box
 

@@ -44,7 +44,7 @@ training index, so results are deterministic. The index holds the training vecto
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from knn.tf import tf
 
 METRICS = ("l1", "l2")
 VOTING = ("uniform", "distance")  # one vote per neighbour, or 1 / (distance + 1)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
-import tensorflow as tf
+from knn.tf import tf
 
 from knn.augment import augment, stylise
 from knn.preprocess import SIDE

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-import tensorflow as tf
+from knn.tf import tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from knn.strokes import redraw, thin

@@ -90,6 +90,7 @@ def test_predict_reads_a_number_digit_by_digit(mnist, tmp_path, capsys):
 def test_predict_text_output(drawn_files, capsys):
     r = run("predict", drawn_files[0][0])
     assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr  # nothing from TensorFlow's start-up (knn/tf.py)
     assert r.stdout.startswith(drawn_files[0][0] + ": 7")
     assert "training #" in r.stdout and "note:" not in r.stderr
     r = in_process(capsys, "predict", "--pen-data", "off", drawn_files[0][0])
@@ -225,3 +226,10 @@ def test_folds_need_a_pen_set(capsys):
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--nested"), "--nested needs --set pen and --folds")
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--folds", "3", "--nested", "--k", "3"),
                           "--nested chooses k itself")
+
+
+def test_help_is_quiet_and_verbose_lets_tensorflow_speak():
+    r = run("--help")
+    assert r.returncode == 0 and r.stderr == "" and "--verbose" in r.stdout
+    r = run("evaluate", "--verbose", "--help")  # TensorFlow's own lines, where it writes any, go through
+    assert r.returncode == 0 and "--verbose" in r.stdout

@@ -52,13 +52,10 @@ def fours():
 
 
 def wall_items(pg) -> list:
-    """The wall's drawings, newest first: [(id, caption)]."""
-    figs = pg.locator(".knn-wall figure")
-    out = []
-    for j in range(figs.count()):
-        alt = figs.nth(j).locator("img").get_attribute("alt") or ""
-        out.append((int(alt.split()[-1]), figs.nth(j).locator("figcaption").inner_text().strip()))
-    return out
+    """The wall's drawings, newest first: [(id, caption)], read in one go (the wall redraws every second)."""
+    found = pg.locator(".knn-wall figure").evaluate_all(
+        "figs => figs.map(f => [f.querySelector('img').alt, f.querySelector('figcaption').innerText])")
+    return [(int(alt.split()[-1]), text.strip()) for alt, text in found]
 
 
 def wait_wall(pg, count: int, timeout: float) -> list:

@@ -77,13 +77,19 @@ def visitor() -> str:
     return st.session_state.setdefault("visitor", secrets.token_urlsafe(16))
 
 
+def parcel(sketch, picture: np.ndarray) -> tuple:
+    """What a send carries besides the answer: (the strokes packed as a share link, a PNG thumbnail of the
+    drawing as the page read it). Raises LinkError for a drawing too large to pack."""
+    return pack(sketch), png(for_display(picture, THUMBNAIL))
+
+
 def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
     """Put a drawing and its answer on the room's wall: (sent?, message for the visitor)."""
     cert = ans.certainty
     reading = Reading(ans.prediction, tuple(cert.prediction_set(level)), bool(cert.not_a_digit), float(cert.credibility))
     try:
-        strokes = pack(sketch)
-        store().send(room.code, visitor(), strokes, reading, png(for_display(picture, THUMBNAIL)))
+        strokes, thumbnail = parcel(sketch, picture)
+        store().send(room.code, visitor(), strokes, reading, thumbnail)
     except (RoomError, LinkError) as e:
         return False, f"Not sent: {e} Your drawing is still here."
     st.session_state["sent"] = strokes
