@@ -93,8 +93,8 @@ def test_navigation_names_the_pages(page, server):
     links.first.wait_for(timeout=30_000)
     names = [t.split("\n")[-1].strip() for t in links.all_inner_texts()]
     hrefs = [links.nth(j).get_attribute("href") for j in range(links.count())]
-    assert names == ["Draw", "Evaluate"], names
-    assert hrefs[0].rstrip("/") == server and hrefs[1] == server + "/Evaluate", hrefs
+    assert names == ["Draw", "Evaluate", "Room"], names
+    assert hrefs[0].rstrip("/") == server and hrefs[1:] == [server + "/Evaluate", server + "/Room"], hrefs
 
 
 def test_draw_digits_and_read_predictions(page):

@@ -28,10 +28,10 @@ PROMPTS = [None, *range(10)]  # what a round can ask for: any digit, or one
 COLUMNS = 6  # thumbnails a row, on the moderator's grid (each with its two buttons)
 
 WALL = """<style>
-.knn-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 10px 8px; }
+.knn-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(112px, 1fr)); gap: 12px 8px; }
 .knn-wall figure { margin: 0; text-align: center; }
-.knn-wall img { width: 88px; height: 88px; outline: 1px solid #5a6270; background: #000; }
-.knn-wall figcaption { font-size: 0.95rem; line-height: 1.3; margin-top: 2px; }
+.knn-wall img { width: 104px; height: 104px; outline: 1px solid #5a6270; background: #000; }
+.knn-wall figcaption { font-size: 1.1rem; line-height: 1.3; margin-top: 2px; }
 .knn-right { color: #5ad17a; } .knn-wrong { color: #ff6b6b; font-weight: 600; }
 .knn-code { font-size: 3.4rem; font-weight: 800; letter-spacing: 0.25em; line-height: 1.1; margin: 0.2rem 0; }
 .knn-qr img { width: 100%; max-width: 300px; image-rendering: pixelated; background: #fff; }
@@ -183,25 +183,26 @@ def act(what: str, code: str, key: str, *args) -> None:
 
 
 def controls(room: Room, key: str) -> None:
-    """The moderator's controls: the prompt, the next round, the room closed or open."""
-    with st.container(border=True):
-        st.markdown("**Moderator** (only this browser)")
-        ask = f"ask-{room.round}"
-        prompt = st.selectbox("Ask for", PROMPTS, index=PROMPTS.index(room.prompt), format_func=prompt_words, key=ask)
-        c1, c2 = st.columns(2, gap="small")
-        c1.button("Set the prompt", key="set-prompt", disabled=prompt == room.prompt,
-                  on_click=act, args=("prompt", room.code, key, ask))
-        c2.button("Next round", key="next-round", icon=":material/skip_next:",
-                  on_click=act, args=("round", room.code, key, ask))
-        st.button("Reopen the room" if room.closed else "Close the room", key="close-room",
-                  icon=":material/lock_open:" if room.closed else ":material/lock:",
-                  on_click=act, args=("close", room.code, key, not room.closed))
-        st.caption("Under each drawing: hide it from every wall, or teach it to the room (a reference, labelled "
-                   "with the round's digit, for every phone in the room; marked ☆).")
-        with st.expander("Your moderator link (keep it; never project it)"):
-            link = rooms.link("Room", **{rooms.ROOM: room.code, KEY: key})
-            st.code(link, language=None, wrap_lines=True)
-            st.caption("It opens these controls in any browser. Anyone with it can run the room.")
+    """The moderator's bar above the wall: the prompt, the next round, the room closed or open."""
+    ask = f"ask-{room.round}"
+    bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    prompt = bar.selectbox("Ask for", PROMPTS, index=PROMPTS.index(room.prompt), format_func=prompt_words, key=ask,
+                           width=150)
+    bar.button("Set the prompt", key="set-prompt", disabled=prompt == room.prompt,
+               on_click=act, args=("prompt", room.code, key, ask))
+    bar.button("Next round", key="next-round", icon=":material/skip_next:", on_click=act,
+               args=("round", room.code, key, ask), help="Start a new round asking for this; the earlier ones stay")
+    bar.button("Reopen the room" if room.closed else "Close the room", key="close-room",
+               icon=":material/lock_open:" if room.closed else ":material/lock:",
+               on_click=act, args=("close", room.code, key, not room.closed))
+    st.caption("You moderate this room (only this browser). Under each drawing: hide it from every wall, or teach "
+               "it to the room: a reference for every phone in it, labelled with its round's digit (☆).")
+
+
+def moderator_link(room: Room, key: str) -> None:
+    with st.expander("Your moderator link (keep it; never project it)"):
+        st.code(rooms.link("Room", **{rooms.ROOM: room.code, KEY: key}), language=None, wrap_lines=True)
+        st.caption("It opens these controls in any browser. Anyone with it can run the room.")
 
 
 def main() -> None:
@@ -231,8 +232,10 @@ def main() -> None:
     with left:
         join(room)
         if key is not None:
-            controls(room, key)
+            moderator_link(room, key)
     with right:
+        if key is not None:
+            controls(room, key)
         number = None
         if room.round > 1:  # earlier rounds stay, with their drawings and tallies
             number = st.selectbox("Show", [None, *range(room.round - 1, 0, -1)], key="round-shown",
