@@ -61,7 +61,8 @@ def percentiles(values) -> dict:
     if not values:
         return {"n": 0}
     a = np.asarray(values) * 1000
-    return {"n": len(a), "p50_ms": round(float(np.percentile(a, 50)), 2), "p95_ms": round(float(np.percentile(a, 95)), 2),
+    return {"n": len(a), "p50_ms": round(float(np.percentile(a, 50)), 2),
+            "p95_ms": round(float(np.percentile(a, 95)), 2),
             "max_ms": round(float(a.max()), 2)}
 
 
@@ -188,7 +189,8 @@ def page_send(db=None, n: int = 300) -> dict:
     store = Store(db, clock=lambda: clock[0])
     room, key = store.open_room(4)
     pen = load_pendigits()[:n]
-    sketches = [Sketch((280, 280), tuple(np.round(np.asarray(line) * 4) / 4 for line in to_canvas(d.strokes, 0.7, (140, 140))),
+    sketches = [Sketch((280, 280), tuple(np.round(np.asarray(line) * 4) / 4
+                                         for line in to_canvas(d.strokes, 0.7, (140, 140))),
                        tuple(18.0 for _ in d.strokes)) for d in pen]
     took, parts = [], []
     for j, sk in enumerate(sketches):

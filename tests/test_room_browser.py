@@ -102,6 +102,8 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
             cdp = ctx.new_cdp_session(pg)
             touch_draw(pg, cdp, [[tuple(q) for q in line] for line in to_canvas(d.strokes, 0.7, (140, 140))])
             read = settled_prediction(pg, quiet=1.0)
+            if j == 2:
+                pg.screenshot(path=str(art / "room-phone.png"))  # in the room, about to send
             sent_at = time.time()
             pg.get_by_role("button", name="Send to the wall").tap()
             pg.get_by_text("Sent to the wall").wait_for(timeout=30_000)
@@ -110,8 +112,6 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
             said.append(read)
             assert len(items) == j + 1, items
             assert items[0][1].split(" ")[0] == (read if read != "not a digit" else "not"), (items[0], read)
-            if j == 2:
-                pg.screenshot(path=str(art / "room-phone.png"))
         wall.wait_for_timeout(1200)
         wall.screenshot(path=str(art / "room-moderator.png"))
         print(kind, "replicas", replicas_used, "phones read", said, "on the wall after (s)",

@@ -86,7 +86,8 @@ def parcel(sketch, picture: np.ndarray) -> tuple:
 def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
     """Put a drawing and its answer on the room's wall: (sent?, message for the visitor)."""
     cert = ans.certainty
-    reading = Reading(ans.prediction, tuple(cert.prediction_set(level)), bool(cert.not_a_digit), float(cert.credibility))
+    reading = Reading(ans.prediction, tuple(cert.prediction_set(level)), bool(cert.not_a_digit),
+                      float(cert.credibility))
     try:
         strokes, thumbnail = parcel(sketch, picture)
         store().send(room.code, visitor(), strokes, reading, thumbnail)
