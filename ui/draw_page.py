@@ -144,7 +144,7 @@ def shared_link() -> None:
 def canvas(stroke: int, size: tuple, room=None):
     """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None.
     In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
-    once the drawing is answered (:func:`send_to_wall`)."""
+    once the drawing is answered (:func:`send_button`)."""
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
@@ -177,7 +177,7 @@ def canvas(stroke: int, size: tuple, room=None):
     return sketch
 
 
-THIS_RUN = {}  # what one run of this page leaves for later in the same run (the script runs anew each time)
+THIS_RUN = {}  # what one run of this page leaves for later in the same run (emptied as each run starts)
 
 
 def send_button(room, sketch, ans=None, picture=None, level=None) -> None:
@@ -396,6 +396,7 @@ def main():
     st.title("✍️ Nearest-neighbour digits")
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
             "tens of thousands of handwritten digits reads it, and shows you why.</p>")
+    THIS_RUN.clear()
     space, k, metric, voting, n_train, level, stroke = sidebar()
     room = rooms.visit()
     shared_link()
