@@ -165,8 +165,8 @@ def moderated(code: str, key: str, shown: list) -> None:
 
 def act(what: str, code: str, key: str, *args) -> None:
     """A moderator's action (a button's callback); the store checks the key again."""
-    store = rooms.store()
     try:
+        store = rooms.store()
         if what == "hide":
             store.hide(code, key, *args)
         elif what == "teach":
@@ -222,9 +222,15 @@ def main() -> None:
         del st.query_params[rooms.ROOM]
         lobby()
         return
-    if key is not None and not rooms.store().is_moderator(code, key):
+    try:
+        kept = key is not None and rooms.store().is_moderator(code, key)
+    except RoomError as e:  # the database went away since the room was read: the wall says so too
+        st.warning(str(e))
+        kept = None
+    if key is not None and kept is False:
         st.session_state["moderator"].pop(code, None)
         st.warning("That link's moderator key is not this room's: you see the wall, and can change nothing.")
+    if not kept:
         key = None
     if st.session_state.pop("fresh", None) == code:
         st.success(f"Room {code} is open. Keep the moderator link below: it is how you run the room.")
