@@ -25,14 +25,15 @@ def main(argv=None) -> int:
     p.add_argument("--db", metavar="URL", help="the rooms' database (default: $KNN_ROOM_DB, else the app's "
                                                "SQLite file in $KNN_CACHE)")
     a = ap.parse_args(argv)
-    store = Store(a.db)
     try:
-        report = export(store, a.code)
+        store = Store(a.db)  # a database setting it cannot use is a RoomError too
+        try:
+            report = export(store, a.code)
+        finally:
+            store.dispose()
     except RoomError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    finally:
-        store.dispose()
     print(json.dumps(report, indent=1) if a.json else text(report))
     return 0
 

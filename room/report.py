@@ -3,6 +3,7 @@ room's confusion table (the digit asked for against the digit read), as a dict f
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timezone
 
 import numpy as np
@@ -35,8 +36,7 @@ def export(store: Store, code: str) -> dict:
         mine = [d for d in drawings if d.round == r.number]
         rounds.append({
             "number": r.number, "prompt": r.prompt, "started": _when(r.started),
-            "tally": {"sent": r.tally.sent, "right": r.tally.right, "by_digit": list(r.tally.by_digit),
-                      "not_a_digit": r.tally.not_a_digit},
+            "tally": asdict(r.tally),
             "drawings": [{"id": d.id, "sent": _when(d.sent), "prompt": d.prompt, "prediction": d.reading.prediction,
                           "prediction_set": list(d.reading.prediction_set), "not_a_digit": d.reading.not_a_digit,
                           "credibility": round(d.reading.credibility, 4), "right": d.right, "hidden": d.hidden,

@@ -19,6 +19,7 @@ with their rounds and drawings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -212,6 +213,7 @@ def _digit(value, name: str) -> Optional[int]:
 
 def _reachable(method):
     """Turn a database that cannot be reached or stays locked into :class:`Unreachable`."""
+    @functools.wraps(method)
     def wrapped(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
@@ -219,7 +221,6 @@ def _reachable(method):
             log.warning("rooms' database: %s failed: %s", method.__name__, str(e).splitlines()[0])
             raise Unreachable("The wall cannot be reached right now (its database did not answer). "
                               "Nothing was lost: try again in a moment.") from e
-    wrapped.__name__, wrapped.__doc__ = method.__name__, method.__doc__
     return wrapped
 
 
@@ -295,23 +296,26 @@ class Store:
 
     # ---- rooms ----
 
-    def _room(self, c, code: str) -> Room:
+    def _found(self, c, code: str) -> tuple:
+        """(the Room, its key's hash) in one query, the current round's prompt joined in; NoSuchRoom if none."""
         code = normal_code(code)
         if not code:
             raise NoSuchRoom(f"That is not a room code: a room's code is {CODE_LENGTH} letters, as the projector "
                              "shows it.")
-        row = c.execute(sa.select(rooms).where(rooms.c.code == code)).first()
+        now = sa.and_(rounds.c.room == rooms.c.code, rounds.c.number == rooms.c.round)
+        row = c.execute(sa.select(rooms, rounds.c.prompt).select_from(rooms.outerjoin(rounds, now))
+                        .where(rooms.c.code == code)).first()
         if row is None or row.active < self.clock() - self.limits.expire_after_s:
             raise NoSuchRoom(f"There is no room {code} (a room ends a day after its last drawing): check the code "
                              "on the projector.")
-        prompt = c.execute(sa.select(rounds.c.prompt).where(rounds.c.room == code,
-                                                            rounds.c.number == row.round)).scalar()
-        return Room(code=row.code, round=row.round, prompt=prompt, closed=row.closed, created=row.created,
-                    active=row.active)
+        return Room(code=row.code, round=row.round, prompt=row.prompt, closed=row.closed, created=row.created,
+                    active=row.active), row.key_hash
+
+    def _room(self, c, code: str) -> Room:
+        return self._found(c, code)[0]
 
     def _moderate(self, c, code: str, key) -> Room:
-        room = self._room(c, code)
-        stored = c.execute(sa.select(rooms.c.key_hash).where(rooms.c.code == room.code)).scalar()
+        room, stored = self._found(c, code)
         if not isinstance(key, str) or not key or not hmac.compare_digest(stored, hash_key(key)):
             raise NotModerator("Only the lecturer's link can change this room: this link holds no moderator key, "
                                "or another room's.")
@@ -408,7 +412,7 @@ class Store:
                           not_a_digit=reading.not_a_digit, credibility=reading.credibility, thumbnail=thumbnail,
                           hidden=False, taught=False)
             new = c.execute(drawings.insert().values(**values)).inserted_primary_key[0]
-            c.execute(rooms.update().where(rooms.c.code == room.code).values(active=now))
+            self._touch(c, room)
         return Drawing(int(new), room.round, room.prompt, now, strokes, reading, thumbnail, False, False)
 
     # ---- the wall ----
@@ -498,8 +502,7 @@ class Store:
             room = self._moderate(c, code, key)
             number = room.round + 1
             c.execute(rounds.insert().values(room=room.code, number=number, prompt=prompt, started=self.clock()))
-            c.execute(rooms.update().where(rooms.c.code == room.code).values(round=number))
-            self._touch(c, room)
+            self._touch(c, room, round=number)
             return self._room(c, room.code)
 
     @_reachable
@@ -518,8 +521,7 @@ class Store:
         """Close the room to new drawings (or open it again); the wall and the export stay."""
         with self._write() as c:
             room = self._moderate(c, code, key)
-            c.execute(rooms.update().where(rooms.c.code == room.code).values(closed=bool(closed)))
-            self._touch(c, room)
+            self._touch(c, room, closed=bool(closed))
             return self._room(c, room.code)
 
     @_reachable
@@ -545,8 +547,9 @@ class Store:
             self._touch(c, room)
         return int(done)
 
-    def _touch(self, c, room: Room) -> None:
-        c.execute(rooms.update().where(rooms.c.code == room.code).values(active=self.clock()))
+    def _touch(self, c, room: Room, **also) -> None:
+        """Mark the room active now (it expires from then), changing ``also`` its other columns so named."""
+        c.execute(rooms.update().where(rooms.c.code == room.code).values(active=self.clock(), **also))
 
 
 def _drawing(r) -> Drawing:

@@ -232,3 +232,6 @@ def test_the_export_holds_every_round_and_a_confusion_table(store, clock, capsys
     assert main(["export", "WXYA", "--db", str(store.url.render_as_string(hide_password=False))]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: There is no room WXYA")
+    assert main(["export", room.code, "--db", "nonsense://"]) == 1  # a setting it cannot use: one line, too
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: The rooms' database setting cannot be used")

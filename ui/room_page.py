@@ -153,31 +153,20 @@ def moderated(code: str, key: str, shown: list) -> None:
         cells = st.columns(COLUMNS, gap="small")
         for cell, d in zip(cells, shown[start:start + COLUMNS]):
             cell.html(f'<div class="knn-wall">{figure(d)}</div>')
-            b1 = b2 = cell.container(horizontal=True, gap="small")
-            b1.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall",
-                      on_click=act, args=("hide", code, key, d.id))
-            taught = d.taught
-            b2.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if taught else "secondary",
-                      help=("Taught to the room: press to stop" if taught else
-                            f"Teach the room: every phone in it reads #{d.id} as a {d.prompt}"),
-                      disabled=d.prompt is None, on_click=act, args=("teach", code, key, d.id, not taught))
+            row = cell.container(horizontal=True, gap="small")
+            row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall",
+                       on_click=act, args=(lambda s, i=d.id: s.hide(code, key, i),))
+            row.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if d.taught else "secondary",
+                       help=("Taught to the room: press to stop" if d.taught else
+                             f"Teach the room: every phone in it reads #{d.id} as a {d.prompt}"),
+                       disabled=d.prompt is None,
+                       on_click=act, args=(lambda s, i=d.id, on=not d.taught: s.teach(code, key, [i], on),))
 
 
-def act(what: str, code: str, key: str, *args) -> None:
-    """A moderator's action (a button's callback); the store checks the key again."""
+def act(do) -> None:
+    """A moderator's action, ``do(store)`` (a button's callback); the store checks the key again."""
     try:
-        store = rooms.store()
-        if what == "hide":
-            store.hide(code, key, *args)
-        elif what == "teach":
-            drawing, on = args
-            store.teach(code, key, [drawing], on)
-        elif what == "prompt":  # the prompt as the select box holds it now, not when the button was drawn
-            store.set_prompt(code, key, st.session_state[args[0]])
-        elif what == "round":
-            store.next_round(code, key, st.session_state[args[0]])
-        elif what == "close":
-            store.close_room(code, key, *args)
+        do(rooms.store())
     except RoomError as e:
         st.session_state["room_error"] = str(e)
 
@@ -188,13 +177,15 @@ def controls(room: Room, key: str) -> None:
     bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     prompt = bar.selectbox("Ask for", PROMPTS, index=PROMPTS.index(room.prompt), format_func=prompt_words, key=ask,
                            width=150)
+    code = room.code  # the prompt below is read when the button is pressed, not when it was drawn
     bar.button("Set the prompt", key="set-prompt", disabled=prompt == room.prompt,
-               on_click=act, args=("prompt", room.code, key, ask))
-    bar.button("Next round", key="next-round", icon=":material/skip_next:", on_click=act,
-               args=("round", room.code, key, ask), help="Start a new round asking for this; the earlier ones stay")
+               on_click=act, args=(lambda s: s.set_prompt(code, key, st.session_state[ask]),))
+    bar.button("Next round", key="next-round", icon=":material/skip_next:",
+               on_click=act, args=(lambda s: s.next_round(code, key, st.session_state[ask]),),
+               help="Start a new round asking for this; the earlier ones stay")
     bar.button("Reopen the room" if room.closed else "Close the room", key="close-room",
                icon=":material/lock_open:" if room.closed else ":material/lock:",
-               on_click=act, args=("close", room.code, key, not room.closed))
+               on_click=act, args=(lambda s, shut=not room.closed: s.close_room(code, key, shut),))
     st.caption("You moderate this room (only this browser). Under each drawing: hide it from every wall, or teach "
                "it to the room: a reference for every phone in it, labelled with its round's digit (☆).")
 
