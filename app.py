@@ -1,14 +1,20 @@
 """The app: ``streamlit run app.py``. Three pages in ``ui/``: Draw (``/``), Evaluate (``/Evaluate``), Room (``/Room``).
 
-This entry point runs on every page view: it sets the page up once
-(:func:`ui.resources.setup`) and hands over to the page the visitor chose.
+This entry point runs on every page view. The first view of a fresh server
+starts the builder of the shipped index (:mod:`ui.warmup`, which imports no
+TensorFlow) and shows its progress while TensorFlow is imported; then the
+page is set up (:func:`ui.resources.setup`) and the visitor's page runs.
 """
 
 import streamlit as st
 
-from ui import resources
+from ui import warmup
 
 st.set_page_config(page_title="k-NN digits", page_icon="✍️", layout="wide")
+warmup.wait_imports(warmup.get(), st.empty())  # made on every run: the page's elements keep their places
+
+from ui import resources  # noqa: E402  (imports TensorFlow: only once the builder has)
+
 resources.setup()
 st.navigation([
     st.Page("ui/draw_page.py", title="Draw", icon=":material/draw:", default=True),

@@ -45,7 +45,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from knn import cache
+from knn import cache, progress as knn_progress
 from knn.data import subset
 from knn.engine import N_CLASSES
 from knn.preprocess import deskew
@@ -221,6 +221,7 @@ def calibrate(refs, n: Optional[int] = None, seed: int = 0, reach: int = REACH,
             strange.append(strangeness(dist, picture_gaps(refs.pictures(part), refs.deskewed(pos)), space.default_k))
             if progress:
                 progress(s + len(part), len(rows))
+            knn_progress.report("digits calibrating the certainty", s + len(part), len(rows))
         return {"label": np.sort(np.concatenate(labels)), "strange": np.sort(np.concatenate(strange)),
                 "seconds": np.float64(time.perf_counter() - start)}
 

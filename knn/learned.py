@@ -39,6 +39,7 @@ from typing import Callable, Optional
 import numpy as np
 from knn.tf import tf
 
+from knn import progress as knn_progress
 from knn.augment import augment, stylise
 from knn.preprocess import SIDE
 
@@ -202,6 +203,7 @@ def _batches(images: np.ndarray, batch: int, run, dims: list) -> list:
         xb = np.concatenate([part, np.zeros((pad, SIDE, SIDE, 1), np.uint8)]) if pad else part
         for o, y in zip(out, run(tf.constant(xb.astype(np.float32) / 255.0))):
             o.append(y.numpy()[:len(part)])
+        knn_progress.report("learned features", s + len(part), len(x))
     return [np.concatenate(o) for o in out]
 
 

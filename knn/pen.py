@@ -39,7 +39,7 @@ from typing import Optional
 
 import numpy as np
 
-from knn import cache
+from knn import cache, progress
 from knn.data import SHARED, DataError, find_file, read_gzip_text
 from knn.drawn import WIDTHS, pen, place
 
@@ -264,6 +264,8 @@ def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS)
             for _ in range(renders):
                 width = WIDTHS[int(rng.integers(len(WIDTHS)))]
                 pictures.append(space.read(place(rng, d.strokes, d.label, width, "", slant_range=0.0).image).centred)
+            if len(pictures) % 500 < renders:
+                progress.report("pen digits drawn on the canvas", len(pictures), len(digits) * renders)
         return {"pictures": np.stack(pictures)}
 
     labels = np.repeat([d.label for d in digits], renders)

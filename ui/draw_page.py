@@ -397,13 +397,14 @@ def main():
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
             "tens of thousands of handwritten digits reads it, and shows you why.</p>")
     THIS_RUN.clear()
+    building = st.container()  # made on every run, so that what follows keeps its place (ui.warmup)
     space, k, metric, voting, n_train, level, stroke = sidebar()
     room = rooms.visit()
     shared_link()
     if "link_error" in st.session_state:
         st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
     with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
-        refs = resources.references(n_train, metric, space.name)
+        refs = resources.references_now(n_train, metric, space.name, building)
     st.sidebar.caption("References: " + "; ".join(refs.sets) + "."
                        + (f" No real pen digits: {refs.note}" if refs.note else ""))
     taught = session.taught(space, metric, rooms.group_taught(space, room))

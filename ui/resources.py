@@ -18,11 +18,13 @@ import numpy as np
 import streamlit as st
 
 from knn import answer as answers
+from knn import spaces
 from knn.cache import checksum
 from knn.conformal import calibrate
 from knn.data import DataError, load_mnist
 from knn.learned import WeightsError
 from knn.references import build
+from ui import warmup
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # searches run at once; more only queue for the same cores
 TRAIN_SIZES = (5000, 10000, 20000, 30000, 45000, 60000)  # the training subsets a visitor can choose
@@ -63,25 +65,53 @@ def needed(hint: str = ""):
         st.stop()
 
 
-@st.cache_resource(show_spinner="Loading MNIST...")
+@st.cache_resource(show_spinner=False)
 def mnist():
     return load_mnist()
 
 
-@st.cache_resource(show_spinner="Building the index (MNIST's training digits and real pen digits drawn on the "
-                                "canvas) and calibrating its certainty: once per setting, shared by all visitors; "
-                                "about a minute and a half the very first time, a second once kept on disk...",
-                   max_entries=6)
-def references(n_train: int, metric: str, space: str, pen: bool = True):
-    """The References of a setting and their calibration (:func:`knn.conformal.calibrate`); read-only, shared.
+DEFAULT_SPACE = spaces.DEFAULT.name
+DEFAULT = (TRAIN_SIZES[-1], "l1", DEFAULT_SPACE, True)  # the shipped setting: built from the first visit on (ui.warmup)
+
+
+def build_references(n_train: int, metric: str, space: str, pen: bool = True):
+    """The References of a setting and their calibration (:func:`knn.conformal.calibrate`), ready to search.
     ``pen``: the shipped references (real pen digits where the space holds them); False: MNIST alone, with the
     space's own copies, as the Evaluate page's tables were computed."""
-    refs = build(mnist(), space, metric, None if n_train == len(mnist().train_labels) else n_train,
+    data = mnist()
+    refs = build(data, space, metric, None if n_train >= len(data.train_labels) else n_train,
                  pen="default" if pen else None)
     calibrate(refs)
     blank = np.zeros(refs.index.dim, np.uint8)
     refs.index.search(blank, 1)  # compile the single-query paths now, not on a first stroke
     refs.index.nearest_per_label(blank)
+    return refs
+
+
+@st.cache_resource(show_spinner="Building the index for this setting and calibrating its certainty: once per "
+                                "setting, shared by all visitors; up to a minute and a half the very first time, "
+                                "a second once kept on disk...",
+                   max_entries=6)
+def references(n_train: int, metric: str, space: str, pen: bool = True):
+    """:func:`build_references`, once per setting, read-only and shared; the shipped setting is the one
+    :mod:`ui.warmup` builds from the first visit on."""
+    if (n_train, metric, space, pen) == DEFAULT:
+        return warmup.get().wait_full()
+    return build_references(n_train, metric, space, pen)
+
+
+def references_now(n_train: int, metric: str, space: str, where):
+    """The Draw page's references for a setting: :func:`references`, except that while the shipped setting's
+    are computed from nothing, the first index answers meanwhile, and ``where`` (a container every run of
+    the page makes, so that the canvas keeps its place and its drawing) says what is being built."""
+    if (n_train, metric, space, True) != DEFAULT:
+        return references(n_train, metric, space)
+    w = warmup.get()
+    refs = warmup.wait_usable(w, where.empty())
+    if refs is w.full_refs:
+        return references(*DEFAULT)
+    with where:
+        warmup.building(w)
     return refs
 
 
