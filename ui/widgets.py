@@ -74,6 +74,8 @@ PICTURES = """<style>
 LAYOUT = """<style>
 [data-testid="stMainBlockContainer"] { padding: 3.6rem 2rem 3rem; }
 h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
+/* room above the canvas for its own toolbar (upload, undo, redo, edit, bin), which it draws just above itself */
+.st-key-canvas-box, .st-key-wide-canvas { padding-top: 1.3rem; }
 .knn-room-banner { font-size: 1.15rem; font-weight: 600; padding: 0.3rem 0.8rem; border-radius: 0.5rem;
   background: #1c3a63; color: #fff; display: inline-block; }
 @media (max-width: 640px) {
