@@ -46,7 +46,7 @@ def test_certainty_keeps_its_promise_on_the_page(eval_cache):
     assert 94 <= float(mnist.value.rstrip("%")) <= 96.5, mnist.value  # measured 95.02%
     other = next(m for m in at.metric if m.label.startswith("non-digits"))
     assert float(other.value.rstrip("%")) >= 60  # measured 70.4%
-    assert {t["name"].split(" (")[0] for t in figures["likeness"]["data"] if t.get("type") == "histogram"} == {
+    assert {t["name"].split(" (")[0] for t in figures["likeness"]["data"] if t.get("type") == "bar"} == {
         "MNIST test digits", "real pen digits", "non-digits"}
     at.select_slider(key="eval_level").set_value(0.8).run()
     assert not at.exception

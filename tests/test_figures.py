@@ -62,3 +62,19 @@ def test_data_uris_carry_the_exact_pixels():
     assert uri.startswith("data:image/png;base64,")
     back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
     assert np.array_equal(back, a) and len(uri) < 2000  # lossless, and small enough to travel inside the page
+
+
+def test_histograms_are_binned_before_they_are_sent():
+    """Each group's bars add up to 100% of its own pictures, in a few dozen bars however many values there are."""
+    from knn.figures import histograms
+
+    rng = np.random.default_rng(0)
+    groups = {"MNIST": rng.uniform(0, 1, 10_000), "pen": rng.uniform(0, 0.5, 7_494), "empty": np.zeros(0)}
+    fig = histograms(groups, "credibility")
+    assert [t.name for t in fig.data] == ["MNIST (10,000)", "pen (7,494)", "empty (0)"]
+    for t in fig.data[:2]:
+        assert len(t.x) <= 41 and sum(t.y) == pytest.approx(100)
+    assert not any(fig.data[2].y)
+    log = histograms({"likeness": 10.0 ** rng.uniform(-4, 0, 5000)}, "likeness", 0.01, log=True)
+    assert len(log.data[0].x) <= 41 and sum(log.data[0].y) == pytest.approx(100)
+    assert len(fig.to_json()) < 20_000

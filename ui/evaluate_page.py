@@ -79,11 +79,19 @@ def load_tables(settings) -> dict:
     return {s: slots[s]["table"] for s in settings}
 
 
-def curves_section(store, settings):
+def curve(setting):
+    """A setting's accuracy for k = 1..K_MAX, worked out once per process from its table (kept in its slot)."""
+    mine = slot(setting[0][0], setting[0][1], setting[1], setting[2].name)
+    if mine.get("curve") is None:
+        mine["curve"] = tables.accuracy_by_k(mine["table"], range(1, tables.K_MAX + 1))
+    return mine["curve"]
+
+
+def curves_section(settings):
     st.subheader("Accuracy against k")
     ks = range(1, tables.K_MAX + 1)
-    curves = {name_of(s): tables.accuracy_by_k(store[s], ks) for s in settings}
-    tutorial = tables.accuracy_by_k(store[(SMALL, "l1", spaces.NONE)], [1])[0]
+    curves = {name_of(s): curve(s) for s in settings}
+    tutorial = curve((SMALL, "l1", spaces.NONE))[0]
     fig = accuracy_curves(curves, ks, {f"TF1 tutorial setting: {tutorial:.1%}": (1, tutorial)})
     st.plotly_chart(fig, width="stretch", key="curves")
     best = max(curves.items(), key=lambda kv: kv[1].max())
@@ -256,7 +264,7 @@ def main():
     with resources.needed():
         store = load_tables(settings)
         certain = load_certainty()
-    curves_section(store, settings)
+    curves_section(settings)
     confusion_section(store)
     certainty_section(certain)
     map_section()
