@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.replicas import Replicas, free_port, wait_healthy  # noqa: E402
 from knn.drawn import BROWSER_DIGITS  # noqa: E402
+from ui.warmup import MEANWHILE  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -179,6 +180,7 @@ async def visitor(browser, url: str, drawings: int, times: list, errors: list, w
     start = time.perf_counter()
     await pg.goto(url, timeout=180_000)  # twenty pages loading at once on two cores take about half a minute
     await pg.locator("canvas.upper-canvas").wait_for(timeout=180_000)
+    await pg.get_by_text(MEANWHILE).wait_for(state="detached", timeout=180_000)  # the full index answers
     loads.append(time.perf_counter() - start)
     await everyone.wait()  # the room opens the page, then draws
     began.append(time.perf_counter())

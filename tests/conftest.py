@@ -8,12 +8,16 @@ reads the real MNIST from $MNIST_DIR or ../shared/data/mnist.
 
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import knn  # noqa: F401  (first: it sets TensorFlow's log level before anything imports TensorFlow)
 import numpy as np
 import pytest
 
-from helpers import EVALUATE_PAGE, ROOT, mnist_dir, synthetic_mnist
+from helpers import mnist_dir, synthetic_mnist
 
 DATA_FIXTURES = {"mnist", "full_index", "eval_cache"}
 
@@ -26,6 +30,8 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("unit") and DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             raise pytest.UsageError(f"{item.nodeid} is marked unit but uses "
                                     f"{sorted(DATA_FIXTURES & set(item.fixturenames))}: the fast tier reads no data set")
+    if not config.option.collectonly and any("eval_cache" in getattr(item, "fixturenames", ()) for item in items):
+        _start_eval_cache()  # eval_cache's work, started now beside the tests that run before it is needed
 
 
 @pytest.fixture(scope="session")
@@ -110,23 +116,49 @@ def rng():
 
 
 @pytest.fixture(scope="session")
-def eval_cache(tmp_path_factory):
-    """A cache folder holding the Evaluate page's results, computed once per test session.
+def eval_cache():
+    """A cache folder holding the Evaluate page's results and the browser tests' references, computed once
+    per test session (helpers.make_eval_cache).
 
     Computing them is the page's first-visit cost (a few minutes: every test
-    digit under four settings); every later visit reads them from disk.
+    digit under four settings); every later visit reads them from disk. The
+    work starts in a process of its own as soon as the suite is collected,
+    so it runs beside the tests that come before the first one needing it.
     """
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
 
+    folder, job, log = _EVAL.get("job") or _start_eval_cache()
+    if job.wait() != 0:
+        pytest.fail(f"computing the Evaluate page's tables failed:\n{Path(log).read_text()[-4000:]}")
+    os.environ["KNN_CACHE"] = str(folder)
+    st.cache_resource.clear()  # later tests start from the disk cache, like a fresh server
+    return folder
+
+
+_EVAL = {}  # the background job that fills eval_cache's folder: (folder, process, its log)
+
+
+def _start_eval_cache() -> tuple:
     from knn import cache
 
-    folder = tmp_path_factory.mktemp("knn-cache")
+    folder = Path(tempfile.mkdtemp(prefix="knn-eval-cache-"))
     for kind in ("copies", "features", "calibration", "pen-pictures"):  # the references', if made: not the page's results
         for made in cache.folder().glob(f"{kind}-*.npz"):
             shutil.copy(made, folder)
-    os.environ["KNN_CACHE"] = str(folder)
-    at = AppTest.from_file(str(ROOT / EVALUATE_PAGE), default_timeout=1200).run()
-    assert not at.exception, at.exception
-    st.cache_resource.clear()  # later tests start from the disk cache, like a fresh server
-    return folder
+    log = folder.parent / (folder.name + ".log")
+    with open(log, "w") as out:
+        here = Path(__file__).parent
+        job = subprocess.Popen([sys.executable, "-c", f"import helpers; helpers.make_eval_cache({str(folder)!r})"],
+                               cwd=here, stdout=out, stderr=subprocess.STDOUT,
+                               env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(here.parent), str(here)])))
+    _EVAL["job"] = (folder, job, log)
+    return _EVAL["job"]
+
+
+def pytest_sessionfinish(session):
+    if "job" in _EVAL:
+        folder, job, log = _EVAL.pop("job")
+        job.kill()
+        job.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(log).unlink(missing_ok=True)

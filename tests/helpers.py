@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 EVALUATE_PAGE = "ui/evaluate_page.py"  # as st.navigation names it, relative to app.py
 DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+HOLD_OUT = "21-30"  # the pen writers the browser tests draw: their servers' references hold the other twenty
 
 
 def mnist_dir() -> Path:
@@ -204,6 +205,31 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}
+
+
+def ready(pg, timeout: float = 240) -> None:
+    """Wait until the page's canvas is on screen and it answers from the full index: on a server that
+    computes part of it at its start, the page answers from a first index meanwhile (ui.warmup) and says so."""
+    from ui.warmup import MEANWHILE
+
+    pg.locator("canvas.upper-canvas").wait_for(timeout=timeout * 1000)
+    pg.get_by_text(MEANWHILE).wait_for(state="detached", timeout=timeout * 1000)
+
+
+def make_eval_cache(folder: str) -> None:
+    """Fill ``folder`` (a KNN_CACHE holding the references' caches) with what the browser tests' servers read:
+    the Evaluate page's tables (its first visit, through AppTest) and the references of the shipped setting
+    less the pen writers they hold out (HOLD_OUT). Run in a process of its own (conftest.eval_cache)."""
+    os.environ["KNN_CACHE"] = folder
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / EVALUATE_PAGE), default_timeout=1200).run()
+    if at.exception:
+        raise SystemExit(f"the Evaluate page failed: {at.exception}")
+    os.environ["PENDIGITS_HOLD_OUT"] = HOLD_OUT
+    from ui import resources
+
+    resources.build_references(*resources.DEFAULT)
 
 
 def read_prediction(pg, previous=None, timeout=60):

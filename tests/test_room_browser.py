@@ -17,7 +17,7 @@ import time
 import pytest
 
 from deploy.replicas import Replicas
-from helpers import ARGS, CHROMIUM, PHONE, PROJECTOR, ROOT, mnist_dir, settled_prediction, touch_draw
+from helpers import ARGS, CHROMIUM, HOLD_OUT, PHONE, PROJECTOR, ROOT, mnist_dir, ready, settled_prediction, touch_draw
 
 pytestmark = pytest.mark.browser
 PHONES = 6
@@ -32,7 +32,7 @@ def hall(request, eval_cache, tmp_path_factory):
         db = f"sqlite:///{tmp_path_factory.mktemp('rooms') / 'rooms.sqlite'}"
     else:
         db = request.getfixturevalue("postgres")
-    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT="21-30",
+    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT=HOLD_OUT,
                KNN_ROOM_DB=db)
     with Replicas(2, env=env) as r:
         yield r, db, request.param
@@ -96,7 +96,7 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
             phones.append(ctx)
         replicas_used, said, delays = set(), [], []
         for j, (d, pg, ctx) in enumerate(zip(fours, pages, phones)):
-            pg.locator("canvas.upper-canvas").wait_for(timeout=240_000)
+            ready(pg)
             pg.get_by_text(f"Room {code} · draw a 4").wait_for(timeout=30_000)
             replicas_used.add(next(c["value"] for c in ctx.cookies() if c["name"] == "knn_replica"))
             cdp = ctx.new_cdp_session(pg)
