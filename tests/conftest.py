@@ -149,7 +149,7 @@ def _start_eval_cache() -> tuple:
     with open(log, "w") as out:
         here = Path(__file__).parent
         job = subprocess.Popen([sys.executable, "-c", f"import helpers; helpers.make_eval_cache({str(folder)!r})"],
-                               cwd=here, stdout=out, stderr=subprocess.STDOUT,
+                               cwd=os.getcwd(), stdout=out, stderr=subprocess.STDOUT,  # relative paths as pytest sees them
                                env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(here.parent), str(here)])))
     _EVAL["job"] = (folder, job, log)
     return _EVAL["job"]
