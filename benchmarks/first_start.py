@@ -47,7 +47,7 @@ def browser_run(cache: str, timeout: float) -> dict:
     """Start the server on an empty cache and time the first visit (see the module docstring)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.helpers import ARGS, CHROMIUM, PROJECTOR, read_prediction
+    from tests.helpers import ARGS, CHROMIUM, PROJECTOR, mouse_draw, read_prediction
 
     port = free_port()
     env = dict(os.environ, KNN_CACHE=cache)
@@ -75,13 +75,7 @@ def browser_run(cache: str, timeout: float) -> dict:
             canvas = pg.locator("canvas.upper-canvas")
             canvas.wait_for(timeout=timeout * 1000)
             out["canvas"] = time.perf_counter() - t0
-            box = canvas.bounding_box()
-            for pts in SEVEN:
-                pg.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
-                pg.mouse.down()
-                for x, y in pts[1:]:
-                    pg.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-                pg.mouse.up()
+            mouse_draw(pg, SEVEN, steps=8)
             out["prediction"] = read_prediction(pg, timeout=timeout)
             out["answer"] = time.perf_counter() - t0
             out["first_index_note"] = pg.get_by_text("Until it is ready").count() > 0

@@ -267,6 +267,17 @@ def in_view(pg, locator) -> bool:
         and box["x"] + box["width"] <= view["width"]
 
 
+def mouse_draw(pg, strokes, steps: int = 6):
+    """Strokes in canvas px drawn with the mouse, each point reached in ``steps`` moves."""
+    box = pg.locator("canvas.upper-canvas").bounding_box()
+    for pts in strokes:
+        pg.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
+        pg.mouse.down()
+        for x, y in pts[1:]:
+            pg.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+        pg.mouse.up()
+
+
 def touch_draw(pg, cdp, strokes, width=280):
     """Strokes in canvas px drawn by one finger: CDP touch events where the canvas is on the screen
     (a canvas ``width`` px wide may be shown smaller)."""

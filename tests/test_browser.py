@@ -18,6 +18,7 @@ import pytest
 from deploy.replicas import free_port
 from helpers import (ARGS, CHROMIUM, HOLD_OUT, NON_DIGITS, PHONE, PROJECTOR, ROOT, big_seven, in_view, mnist_dir,
                      read_prediction, ready, touch_draw)
+from helpers import mouse_draw as draw
 from knn.drawn import BROWSER_DIGITS
 
 pytestmark = pytest.mark.browser
@@ -70,16 +71,6 @@ def page(server):
         ready(pg)  # the server's first visitor: the full index loaded (or computed) before the tests draw
         yield pg
         browser.close()
-
-
-def draw(pg, strokes):
-    box = pg.locator("canvas.upper-canvas").bounding_box()
-    for pts in strokes:
-        pg.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
-        pg.mouse.down()
-        for x, y in pts[1:]:
-            pg.mouse.move(box["x"] + x, box["y"] + y, steps=6)
-        pg.mouse.up()
 
 
 def clear_canvas(pg):
