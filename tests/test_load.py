@@ -23,7 +23,8 @@ def test_ten_visitors_drawing_at_once():
     from load import run
 
     # nice 19: the browsers stand for the visitors' own devices, so the server is served first.
-    r = run(sessions=SESSIONS, drawings=DRAWINGS, timeout=60.0, nice=19)
+    # The memory after the first visitor alone is the benchmark's figure, not checked here: no settle for it.
+    r = run(sessions=SESSIONS, drawings=DRAWINGS, timeout=60.0, nice=19, first_visitor_memory=False)
     print(r)
     total = SESSIONS * DRAWINGS
     # Correctness under load: every drawing gets its own answer, and sessions' state is freed when
