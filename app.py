@@ -11,7 +11,7 @@ import streamlit as st
 from ui import warmup
 
 st.set_page_config(page_title="k-NN digits", page_icon="✍️", layout="wide")
-warmup.wait_imports(warmup.get(), st.empty())  # made on every run: the page's elements keep their places
+warmup.wait_imports(st.empty())  # made on every run: the page's elements keep their places
 
 from ui import resources  # noqa: E402  (imports TensorFlow: only once the builder has)
 

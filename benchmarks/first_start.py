@@ -5,7 +5,7 @@ the app made before is on disk), opens it in Debian's chromium at once, as a
 lecturer would, and times from the moment the command is started:
 
 * ``server``: the port accepts connections;
-* ``progress``: the page names what it is building (the ⏳ line);
+* ``progress``: the page names what it is building ("Starting TensorFlow...", "Building ...");
 * ``canvas``: the canvas is on screen;
 * ``answer``: a 7 drawn with the mouse is read (the Prediction shows);
 * ``full``: the page uses the full index (its sidebar names the real pen
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import socket
 import subprocess
@@ -69,7 +70,7 @@ def browser_run(cache: str, timeout: float) -> dict:
             pg = browser.new_page(viewport=PROJECTOR)
             out["browser"] = time.perf_counter() - t0
             pg.goto(f"http://127.0.0.1:{port}")
-            pg.get_by_text("⏳").first.wait_for(timeout=timeout * 1000)
+            pg.get_by_text(re.compile(r"^(Starting|Building)")).first.wait_for(timeout=timeout * 1000)
             out["progress"] = time.perf_counter() - t0
             out["progress_after_visit"] = out["progress"] - out["browser"]
             canvas = pg.locator("canvas.upper-canvas")

@@ -91,7 +91,7 @@ def test_the_page_answers_from_the_first_index_and_switches_by_itself(monkeypatc
         return resources.build_references(*resources.DEFAULT)
 
     w = warmup.Warmup(warmup._imports, warmup._first, full).start()
-    monkeypatch.setattr(warmup, "get", lambda: w)
+    monkeypatch.setattr(warmup, "_one", lambda: w)
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
     assert not at.exception
@@ -108,3 +108,12 @@ def test_the_page_answers_from_the_first_index_and_switches_by_itself(monkeypatc
     assert "drawings of real pen digits" in sidebar[0], sidebar
     assert not any("Until it is ready" in c.value for c in at.caption)
     st.cache_resource.clear()
+
+
+@pytest.mark.unit
+def test_the_builder_starts_once():
+    w, release = stub()
+    thread = w.thread
+    assert w.start() is w and w.thread is thread
+    release.set()
+    assert w.wait_full() == "full"

@@ -30,6 +30,8 @@ import streamlit as st
 FIRST_TRAIN = 5000  # the first index's training digits: the tutorial's own number
 MEANWHILE = "Until it is ready, answers come from a first index"  # how the page's note begins (tests wait on it)
 STEP_SECONDS = 0.25  # how often a waiting page redraws the progress
+FIRST_PAINT = 0.1  # the builder waits this long before TensorFlow's import takes the interpreter (the GIL), so
+# that the first visit's "Starting TensorFlow..." line leaves the server first
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Warmup:
     imports: Callable[[], None]
     first: Callable[[], object]
     full: Callable[[], object]
-    step: Step = field(default_factory=lambda: Step("Starting"))
+    step: Step = field(default_factory=lambda: Step("Starting TensorFlow"))
     first_refs: Optional[object] = None
     full_refs: Optional[object] = None
     error: Optional[BaseException] = None
@@ -64,14 +66,20 @@ class Warmup:
     timeline: list = field(default_factory=list)  # (seconds since start, phase), for the page and the benchmark
     imported: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
+    thread: Optional[threading.Thread] = None  # the builder, once started
+    started_at: float = 0.0  # its time.perf_counter() at the start
 
     def start(self) -> "Warmup":
-        self._t0 = time.perf_counter()
-        threading.Thread(target=self._run, name="knn-warmup", daemon=True).start()
+        """Start the builder, once (later calls return at once)."""
+        with _starting:
+            if self.thread is None:
+                self.started_at = time.perf_counter()
+                self.thread = threading.Thread(target=self._run, name="knn-warmup", daemon=True)
+                self.thread.start()
         return self
 
     def _phase(self, phase: str) -> None:
-        self.timeline.append((time.perf_counter() - self._t0, phase))
+        self.timeline.append((time.perf_counter() - self.started_at, phase))
         self.step = Step(phase)
 
     def _run(self) -> None:
@@ -79,6 +87,7 @@ class Warmup:
 
         try:
             self._phase("Starting TensorFlow")
+            time.sleep(FIRST_PAINT)
             self.imports()
             self.imported.set()
             self._phase(f"Building a first index of {FIRST_TRAIN:,} MNIST digits")
@@ -104,7 +113,7 @@ class Warmup:
     @property
     def seconds(self) -> float:
         """Seconds since the builder started."""
-        return time.perf_counter() - self._t0
+        return time.perf_counter() - self.started_at
 
     def usable(self):
         """The references to answer with now, or None to wait: the full index when ready; the first one
@@ -142,9 +151,14 @@ def show(w: Warmup, where) -> None:
             st.progress(fraction, text=line)
 
 
-def wait_imports(w: Warmup, box) -> None:
-    """Show the builder's progress in ``box`` (an ``st.empty()`` that every run makes, so that the page's
-    elements keep their places) until TensorFlow is imported: the first seconds of a fresh server."""
+def wait_imports(box) -> None:
+    """Start the server's builder if it is not started, and show its progress in ``box`` (an ``st.empty()``
+    that every run makes, so that the page's elements keep their places) until TensorFlow is imported: on
+    the first visit to a fresh server, the line is drawn before the builder starts."""
+    w = _one()
+    if not w.imported.is_set():
+        show(w, box)
+    w.start()
     while not w.imported.wait(STEP_SECONDS):
         show(w, box)
     box.empty()
@@ -188,7 +202,15 @@ def _full():
     return resources.build_references(*resources.DEFAULT)
 
 
+_starting = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False)
+def _one() -> Warmup:
+    """The server's one builder, not started yet."""
+    return Warmup(_imports, _first, _full)
+
+
 def get() -> Warmup:
-    """The server's one builder, started by the first visit."""
-    return Warmup(_imports, _first, _full).start()
+    """The server's one builder, started (by the first visit: :func:`wait_imports`)."""
+    return _one().start()
