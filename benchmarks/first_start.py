@@ -119,7 +119,7 @@ def builder_timeline(cache: str) -> list:
             parts.append([what, last[what], None, total])
         parts[[p[0] for p in parts].index(what)][2] = time.perf_counter()
 
-    w = warmup.Warmup(warmup._imports, warmup._first, warmup._full)
+    w = warmup.Warmup(warmup._imports, warmup._first, warmup._full, warmup._data)
     original = w._report
 
     def report(what, done, total):

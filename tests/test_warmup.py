@@ -43,8 +43,10 @@ def test_the_first_index_answers_while_the_full_one_is_computed():
     assert fraction == pytest.approx(500 / 14988)
     release.set()
     assert w.wait_full() == "full" and w.usable() == "full"
-    assert [phase for _, phase in w.timeline] == [
-        "Starting TensorFlow", "Building a first index of 5,000 MNIST digits", "Building the full index", "Ready"]
+    assert [phase for _, phase in w.timeline] == ["Starting TensorFlow", "Loading MNIST",
+                                                  "Building a first index of 5,000 MNIST digits",
+                                                  "Building the full index", "Ready"]
+    assert w.first_refs is None  # dropped once the full index is in
 
 
 @pytest.mark.unit
@@ -90,7 +92,7 @@ def test_the_page_answers_from_the_first_index_and_switches_by_itself(monkeypatc
         release.wait(60)
         return resources.build_references(*resources.DEFAULT)
 
-    w = warmup.Warmup(warmup._imports, warmup._first, full).start()
+    w = warmup.Warmup(warmup._imports, warmup._first, full, warmup._data).start()
     monkeypatch.setattr(warmup, "_one", lambda: w)
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
