@@ -53,8 +53,14 @@ def checksum() -> str:
     return tables.data_checksum(resources.mnist())
 
 
+def slot_of(setting) -> dict:
+    """:func:`slot` of a (size, metric, space) setting."""
+    (n_train, n_test, _), metric, space = setting
+    return slot(n_train, n_test, metric, space.name)
+
+
 def load_tables(settings) -> dict:
-    slots = {s: slot(s[0][0], s[0][1], s[1], s[2].name) for s in settings}
+    slots = {s: slot_of(s) for s in settings}
     missing = [s for s in settings if slots[s]["table"] is None]
     if missing:
         bar = st.progress(0.0, text="Evaluating (once; kept on disk for next time)...")
@@ -81,7 +87,7 @@ def load_tables(settings) -> dict:
 
 def curve(setting):
     """A setting's accuracy for k = 1..K_MAX, worked out once per process from its table (kept in its slot)."""
-    mine = slot(setting[0][0], setting[0][1], setting[1], setting[2].name)
+    mine = slot_of(setting)
     if mine.get("curve") is None:
         mine["curve"] = tables.accuracy_by_k(mine["table"], range(1, tables.K_MAX + 1))
     return mine["curve"]

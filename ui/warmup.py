@@ -114,11 +114,6 @@ class Warmup:
         self.computing = True
         self._report(what, done, total)
 
-    @property
-    def seconds(self) -> float:
-        """Seconds since the builder started."""
-        return time.perf_counter() - self.started_at
-
     def usable(self):
         """The references to answer with now, or None to wait: the full index when ready; the first one
         while the full one is computed from nothing. Raises what the build raised."""
