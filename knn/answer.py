@@ -23,11 +23,13 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, Calibration, Certainty, calibrate, check_level
 from knn.engine import vote, vote_by_k
+from knn.origins import KINDS, TAUGHT
 from knn.preprocess import SIDE, ImageError, Steps
 from knn.references import References
 from knn.spaces import Space
 
 MAX_K = 25  # the page's largest k: the vote is shown for every k up to it
+OWN_WORTH = 7  # votes a visitor's own taught digit among the k nearest is worth (chosen on writer folds: docs/corrections.md)
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,32 @@ class Answer:
         return other.distance - (own[0] if own else self.neighbours[0].distance)
 
 
+def search(found: list, queries: np.ndarray, n: int, own_worth: float = None) -> tuple:
+    """Search the shared references and, if given, a visitor's taught digits: ``found`` is [refs] or
+    [refs, taught]. Both lists of each query's nearest are merged by distance, a shared reference first
+    on equal distance, then by position. Returns (b, m) arrays of the merged lists: distances, labels,
+    which References (0 shared, 1 taught), position in it, and each one's worth as a vote (the
+    visitor's own digits ``own_worth``, every other reference 1)."""
+    own_worth = OWN_WORTH if own_worth is None else own_worth
+    parts = []
+    for j, r in enumerate(found):
+        d, p, y = r.index.neighbours(queries, min(n, len(r)) if j else n)  # the shared index checks n
+        worth = np.where(r.kinds[p] == KINDS.index(TAUGHT), own_worth, 1.0) if j else np.ones(p.shape)
+        parts.append((d, y, np.full(p.shape, j), p, worth))
+    dist, lab, which, pos, worth = (np.concatenate(a, 1) for a in zip(*parts))
+    order = np.lexsort((pos, which, dist))  # each row: by distance, the shared references first, then by position
+    return tuple(np.take_along_axis(a, order, 1) for a in (dist, lab, which, pos, worth))
+
+
 def answer(refs: References, picture, k: Optional[int] = None, voting: str = "uniform",
            taught: Optional[References] = None, reach: int = REACH,
-           calibration: Optional[Calibration] = None) -> Answer:
+           calibration: Optional[Calibration] = None, own_worth: float = None) -> Answer:
     """Read one picture, search, vote, and say how sure the answer is.
 
     ``k`` defaults to the space's own. ``taught`` (see
     :func:`knn.references.taught`) is searched next to ``refs`` and the two
-    merged by distance; on equal distance the shared reference comes first.
+    merged by distance (:func:`search`); among the k nearest, a digit the
+    visitor taught counts ``own_worth`` votes (:data:`OWN_WORTH`).
     The certainty (:mod:`knn.conformal`) looks at the ``reach`` nearest,
     against ``calibration`` (by default :func:`knn.conformal.calibrate` of
     ``refs``). Raises ImageError for pictures with no digit and ValueError
@@ -92,21 +112,14 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     image = space.pixels(steps.centred)[0]
     query = space.encode(image[None])[0]
     n = max(k, min(reach, len(refs)))  # the shared index checks k against its size
-    found = [(refs, *(a[0] for a in refs.index.neighbours(query, n)))]
-    if taught is not None and len(taught):
-        found.append((taught, *(a[0] for a in taught.index.neighbours(query, min(n, len(taught))))))
-    dist = np.concatenate([d for _, d, _, _ in found])
-    pos = np.concatenate([p for _, _, p, _ in found])
-    lab = np.concatenate([y for _, _, _, y in found])
-    which = np.concatenate([np.full(len(d), j) for j, (_, d, _, _) in enumerate(found)])
-    dist_all, pos_all, lab_all, which_all = dist, pos, lab, which
-    order = np.lexsort((pos, which, dist))[:n]  # by distance, the shared references first, then by position
-    dist, pos, lab, which = dist[order], pos[order], lab[order], which[order]
+    found = [refs] if taught is None or not len(taught) else [refs, taught]
+    dist_all, lab_all, which_all, pos_all, worth_all = (a[0] for a in search(found, query[None], n, own_worth))
+    dist, lab, which, pos, worth = dist_all[:n], lab_all[:n], which_all[:n], pos_all[:n], worth_all[:n]
     k = min(k, len(dist))
-    labels, shares = vote(lab[None, :k], dist[None, :k], voting)
+    labels, shares = vote(lab[None, :k], dist[None, :k], voting, worth[None, :k])
     pred = int(labels[0])
     straight = np.empty((len(pos), SIDE, SIDE), np.uint8)  # the neighbours' deskewed pictures
-    for w, (r, *_) in enumerate(found):
+    for w, r in enumerate(found):
         straight[which == w] = r.deskewed(pos[which == w])
     certainty = calibration.assess(dist[None], lab[None], steps.centred[None], straight[None])[0]
     nearest = {}  # digit -> (distance, which References, position) of its nearest reference
@@ -118,22 +131,25 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
             nearest[int(c)] = min(nearest.get(int(c), (np.inf,)), (float(far[0, c]), 0, int(ids[0, c])))
     nearest.pop(pred, None)
     others = []
-    for w, (refs_w, *_) in enumerate(found):  # one record-making call per set of references
+    for w, refs_w in enumerate(found):  # one record-making call per set of references
         mine = [(d, p) for d, ww, p in nearest.values() if ww == w]
         if mine:
             others += refs_w.neighbours([d for d, _ in mine], [p for _, p in mine])
     others.sort(key=lambda nb: (nb.distance, nb.label))
     seconds = time.perf_counter() - start
-    neighbours = [found[which[j]][0].neighbours(dist[j:j + 1], pos[j:j + 1])[0] for j in range(k)]
+    neighbours = [found[which[j]].neighbours(dist[j:j + 1], pos[j:j + 1])[0] for j in range(k)]
     return Answer(space=space, metric=refs.index.metric, steps=steps, image=image,
                   query=query, prediction=pred, shares=shares[0], neighbours=tuple(neighbours),
-                  others=tuple(others),
-                  by_k=tuple(int(w) for w in vote_by_k(lab[:MAX_K], dist[:MAX_K], voting)), certainty=certainty, seconds=seconds)
+                  others=tuple(others), by_k=tuple(int(w) for w in vote_by_k(lab[:MAX_K], dist[:MAX_K], voting, worth[:MAX_K])),
+                  certainty=certainty, seconds=seconds)
 
 
 def predict_files(refs: References, paths, k: Optional[int] = None, voting: str = "uniform",
-                  level: float = LEVEL, reach: int = REACH) -> list:
+                  level: float = LEVEL, reach: int = REACH, taught: Optional[References] = None) -> list:
     """Classify picture files in one batch; one dict per file, in order.
+
+    ``taught``: a writer's own digits (:func:`read_taught`), searched and
+    weighed as :func:`answer` does.
 
     A file that cannot be read gets ``{"file", "error"}``; the others
     ``{"file", "prediction", "votes", "neighbours"}`` for the whole picture
@@ -172,14 +188,19 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
             owner += [(row, j) for j in range(len(inks))]
     if queries:
         n = max(k, min(reach, len(refs)))
-        dist, pos, nlabels = refs.index.neighbours(space.vectors(np.stack(queries)), n)
-        labels, shares = vote(nlabels[:, :k], dist[:, :k], voting)
-        certain = calibration.assess(dist, nlabels, np.stack(queries), refs.deskewed(pos))
+        found = [refs] if taught is None or not len(taught) else [refs, taught]
+        dist, nlabels, which, pos, worth = (a[:, :n] for a in search(found, space.vectors(np.stack(queries)), n))
+        labels, shares = vote(nlabels[:, :k], dist[:, :k], voting, worth[:, :k])
+        straight = np.empty(pos.shape + (SIDE, SIDE), np.uint8)
+        for w, r in enumerate(found):
+            straight[which == w] = r.deskewed(pos[which == w])
+        certain = calibration.assess(dist, nlabels, np.stack(queries), straight)
         read = {}
         for j, (row, part) in enumerate(owner):
             read[row, part] = dict(
                 prediction=int(labels[j]), votes=[round(float(v), 4) for v in shares[j]],
-                neighbours=[nb.to_json() for nb in refs.neighbours(dist[j, :k], pos[j, :k])],
+                neighbours=[found[which[j, i]].neighbours(dist[j, i:i + 1], pos[j, i:i + 1])[0].to_json()
+                            for i in range(k)],
                 **certain[j].to_json(level))
         for row, found in boxes.items():
             results[row].update(read[row, None])
@@ -188,6 +209,32 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
             results[row]["parts"] = [{"box": list(map(int, b)), **{f: r[f] for f in PART_FIELDS}}
                                      for b, r in zip(found, each)]
     return results
+
+
+def read_taught(space, metric: str, folder) -> References:
+    """A writer's own digits from a folder holding a folder per digit (``0/`` to ``9/``) of their pictures,
+    as references to search beside the shared ones (:func:`knn.references.taught`). Raises ValueError,
+    naming the file, for a folder with no pictures or a picture that cannot be read."""
+    from pathlib import Path
+
+    from knn.references import taught
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"--taught must be a folder with a folder per digit (0 to 9); got {folder}")
+    pictures, labels = [], []
+    for label in range(10):
+        for path in sorted((root / str(label)).glob("*")) if (root / str(label)).is_dir() else []:
+            if path.is_file() and not path.name.startswith("."):
+                try:
+                    pictures.append(space.read(path.read_bytes()).centred)
+                except (OSError, ImageError) as e:
+                    raise ValueError(f"--taught: {path}: {getattr(e, 'strerror', None) or e}") from None
+                labels.append(label)
+    if not pictures:
+        raise ValueError(f"--taught: {folder} holds no pictures in folders named 0 to 9")
+    images = space.pixels(np.stack(pictures))
+    return taught(space.name, metric, space.encode(images), labels, images)
 
 
 PART_FIELDS = ("prediction", "votes", "not_a_digit", "prediction_set", "neighbours")  # what predict gives per digit

@@ -169,14 +169,18 @@ class Calibration:
     def __len__(self) -> int:
         return len(self.label)
 
+    def p_values(self, distances, labels) -> np.ndarray:
+        """(n, R) distances and labels of each picture's nearest references, ascending -> (n, 10) how well
+        each digit fits as its label (the prediction set keeps those above 1 - level)."""
+        return _p_values(self.label, label_scores(np.asarray(distances), labels, self.k))
+
     def assess(self, distances, labels, queries, neighbours) -> list:
         """(n, R) distances and labels of each picture's nearest references, ascending, (n, 28, 28)
         pictures as read and (n, R, 28, 28) their neighbours' deskewed pictures
         (:meth:`knn.references.References.deskewed`) -> [Certainty]."""
         distances = np.asarray(distances)
-        scores = label_scores(distances, labels, self.k)
         strange = strangeness(distances, picture_gaps(np.asarray(queries), np.asarray(neighbours)), self.k)
-        p = _p_values(self.label, scores)
+        p = self.p_values(distances, labels)
         likeness = _p_values(self.strange, strange)
         return [Certainty(p_values=p[i], digit_likeness=float(likeness[i])) for i in range(len(p))]
 
