@@ -164,6 +164,32 @@ def _evaluate_nested(a, mnist, digits) -> int:
     return 0
 
 
+def _evaluate_stream(a, mnist, digits) -> int:
+    """``evaluate --set pen --folds F --stream``: writers teaching every miss at once, on nested folds."""
+    from knn.stream import evaluate_stream
+
+    e = evaluate_stream(mnist, digits, a.folds, a.space, a.metric, k=a.k, seed=a.seed, voting=a.voting,
+                        level=a.level)
+    if a.json:
+        print(json.dumps(e.summary()))
+        return 0
+    print(f"real pen digits as streams, {a.folds} nested writer-disjoint folds (each writer draws all their digits "
+          f"once, every misread one taught at once; its vote's worth chosen on the other writers' streams): "
+          f"{e.mean:.2%} read right (never taught: {e.untaught:.2%}); {e.n} digits by {e.writers} writers; "
+          f"k={e.k}, space={e.space}; {e.seconds:.0f} s")
+    for f, (writers, worth, inner, acc) in enumerate(zip(e.folds, e.chosen, e.inner, e.accuracy), 1):
+        print(f"  fold {f}: writers {', '.join(map(str, writers))}: chose worth {worth} (inner {inner[worth]:.2%}); "
+              f"{acc:.2%}")
+    print(f"  corrections: {e.corrections_per_writer:.2f} per writer ({e.corrections_per_50:.2f} per 50 digits; "
+          f"at most {e.most_corrections} by one writer)")
+    print(f"  the {e.not_yet_taught[2]} digits of a class their writer had not taught yet: {e.not_yet_taught[0]:.2%} "
+          f"(never taught: {e.not_yet_taught[1]:.2%}); read right only with teaching {e.fixed}, only without {e.broke}")
+    print(f"  prediction sets at {e.level:.0%} holding the truth: {e.coverage[0]:.2%} (never taught: {e.coverage[1]:.2%})")
+    print("  by pen width (stream, never taught): " + ", ".join(f"{w} px {s:.1%} ({u:.1%})"
+                                                           for w, (s, u) in e.by_width.items()))
+    return 0
+
+
 def cmd_evaluate(a) -> int:
     from knn.evaluate import evaluate_drawn, evaluate_mnist, evaluate_omniglot, evaluate_pen, evaluate_scans
     from knn.references import build
@@ -173,6 +199,8 @@ def cmd_evaluate(a) -> int:
         raise ValueError(f"--folds needs --set pen or --set numbers; got --set {a.set}")
     if a.nested and (a.set != "pen" or a.folds is None):
         raise ValueError("--nested needs --set pen and --folds F")
+    if a.stream and (a.set != "pen" or a.folds is None or a.nested):
+        raise ValueError("--stream needs --set pen and --folds F (it always chooses on nested folds; leave out --nested)")
     if a.nested and a.k is not None:
         raise ValueError(f"--nested chooses k itself (5, 7 or 9 per fold); leave out --k {a.k}")
     if a.set == "drawn" and a.per_width < 1:
@@ -201,7 +229,7 @@ def cmd_evaluate(a) -> int:
         digits = (load_pendigits(a.pen_data), load_scans(a.scans_data))
     mnist = load_mnist(a.data)
     if a.folds is not None:
-        return (_evaluate_nested if a.nested else _evaluate_folds)(a, mnist, digits)
+        return (_evaluate_stream if a.stream else _evaluate_nested if a.nested else _evaluate_folds)(a, mnist, digits)
     # the shipped references; pen writers are measured without their own digits (--folds: with the others')
     pen = None if a.set in ("pen", "numbers") else "default"
     refs = build(mnist, a.space, a.metric, a.train, a.seed, pen=pen, pen_data=a.pen_data)
@@ -245,13 +273,14 @@ def cmd_evaluate(a) -> int:
 
 
 def cmd_predict(a) -> int:
-    from knn.answer import predict_files
+    from knn.answer import predict_files, read_taught
     from knn.references import build
 
     check_level(a.level)
+    taught = read_taught(spaces.get(a.space), a.metric, a.taught) if a.taught else None  # fails before the index
     refs = build(load_mnist(a.data), a.space, a.metric, pen="default", pen_data=a.pen_data)
     _say_note(refs)
-    results = predict_files(refs, a.images, a.k, a.voting, a.level)
+    results = predict_files(refs, a.images, a.k, a.voting, a.level, taught=taught)
     if a.json:
         print(json.dumps(results))
     for r in results if not a.json else []:
@@ -267,7 +296,8 @@ def cmd_predict(a) -> int:
             print(f"    as a number: {r['digits']} ({len(r['parts'])} digits, left to right)")
         for nb in r["neighbours"]:
             variant = f", {nb['variant']}" if nb["variant"] else ""
-            where = f"pen digit #{nb['index']} (writer {nb['writer']})" if nb["source"] == "pen" else f"training #{nb['index']:<5}"
+            where = (f"pen digit #{nb['index']} (writer {nb['writer']})" if nb["source"] == "pen" else
+                     f"yours #{nb['index'] + 1}" if nb["source"] == "taught" else f"training #{nb['index']:<5}")
             print(f"    {where}  label {nb['label']}  distance {nb['distance']:g}{variant}")
     return 1 if any("error" in r for r in results) else 0
 
@@ -372,10 +402,16 @@ def main(argv=None) -> int:
                     "many folds; measure each with MNIST and the other folds' pen digits as references")
     ev.add_argument("--nested", action="store_true", help="with --set pen --folds F: choose k and the styled copies "
                     "for each fold on the other writers alone (inner folds), then measure the fold once")
+    ev.add_argument("--stream", action="store_true", help="with --set pen --folds F: every writer draws all their "
+                    "digits once, each misread one taught at once, as one tap on the page does; the taught digits' "
+                    "worth as votes is chosen on nested folds")
     ev.add_argument("--errors", metavar="PNG", help="with --set drawn, pen or scans: save the misread pictures as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    pr.add_argument("--taught", metavar="DIR", help="the writer's own digits, a folder per digit (DIR/0/ to DIR/9/) "
+                    "of pictures, searched beside the shared references; each among the k nearest counts as many "
+                    "votes as the page gives a digit a visitor corrected")
     _pen_data(pr)
     be = sub.add_parser("bench", help="speed, memory and exactness next to NumPy, scikit-learn and faiss",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -226,6 +226,13 @@ def test_folds_need_a_pen_set(capsys):
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--nested"), "--nested needs --set pen and --folds")
     assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--folds", "3", "--nested", "--k", "3"),
                           "--nested chooses k itself")
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "pen", "--stream"), "--stream needs --set pen and --folds")
+    assert_one_line_error(in_process(capsys, "evaluate", "--set", "scans", "--folds", "3", "--stream"), "--folds needs")
+
+
+def test_predict_with_a_missing_taught_folder_says_so(capsys, tmp_path):
+    assert_one_line_error(in_process(capsys, "predict", "--taught", str(tmp_path / "nowhere"), str(tmp_path / "a.png")),
+                          "--taught must be a folder with a folder per digit (0 to 9)")
 
 
 def test_help_is_quiet_and_verbose_lets_tensorflow_speak():

@@ -1,0 +1,208 @@
+"""Strangers teaching the reader as they go: the stream, measured on nested writer-disjoint folds.
+
+A *stream* is one writer's digits, each drawn once on the canvas in a
+seeded random order (pen widths round robin, as :func:`knn.pen.pen_drawings`
+draws them). Every digit is read as the page reads it, with the digits the
+writer taught so far searched beside the shared references; a digit read
+wrong is taught at once with its true label, as one tap on the page does.
+A taught digit among the k nearest is worth ``worth`` votes
+(:data:`knn.answer.OWN_WORTH` on the page).
+
+:func:`evaluate_stream` measures it the way every pen figure is measured:
+each outer fold's writers are in neither the index nor the choice. The
+worth is chosen per outer fold on streams of the other writers alone (split
+again into inner folds, each streamed with MNIST and the remaining inner
+folds' pen digits as references), then the outer fold is streamed once with
+the chosen worth and every other writer's digits in the index.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from knn.conformal import LEVEL, REACH, calibrate
+from knn.engine import vote
+from knn.evaluate import Report, read_drawings
+from knn.pen import WIDTHS
+
+WORTHS = (1, 2, 3, 5, 7, 10)  # the worths a nested evaluation chooses from; a tie goes to the smallest
+
+
+@dataclass
+class Writers:
+    """Some writers' digits as drawn, and each one's nearest shared references (nearest first)."""
+
+    vectors: np.ndarray  # (n, d) what the engine compares
+    distances: np.ndarray  # (n, R) to the nearest shared references
+    labels: np.ndarray  # (n, R) their labels
+    truth: np.ndarray  # (n,) what each digit is
+    writer: np.ndarray  # (n,)
+    width: np.ndarray  # (n,) pen width, px
+    metric: str
+
+
+def own_distances(vectors: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
+    """Distances (m,) from a query to a writer's own m taught vectors, as the engine measures them."""
+    diff = np.asarray(vectors, np.float64) - np.asarray(query, np.float64)
+    return np.abs(diff).sum(1) if metric == "l1" else np.sqrt((diff * diff).sum(1))
+
+
+def merged(distances, labels, own_dist, own_labels, worth: float, n: int) -> tuple:
+    """One query's shared and own neighbours merged by distance, a shared one first on equal distance:
+    the n nearest as (distances, labels, worth of each vote)."""
+    d = np.concatenate([distances, own_dist])
+    y = np.concatenate([labels, own_labels]).astype(np.int64)
+    own = np.concatenate([np.zeros(len(distances)), np.ones(len(own_dist))])
+    order = np.lexsort((own, d))[:n]
+    return d[order], y[order], np.where(own[order] == 1, worth, 1.0)
+
+
+def stream(w: Writers, k: int, worth: Optional[float], voting: str = "uniform", seed: int = 0,
+           calibration=None, level: float = LEVEL) -> dict:
+    """Every writer's stream, each miss taught at once (never, if ``worth`` is None).
+
+    Returns per-digit arrays: ``said`` (the answer read), ``taught`` (taught
+    after being read), ``taught_before`` (its own class already taught by its
+    writer when it was read), and with a ``calibration``, ``held`` (whether
+    the prediction set at ``level`` held the truth)."""
+    rng = np.random.default_rng(seed)
+    n = len(w.truth)
+    said = np.zeros(n, np.int64)
+    taught, before, held = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    reach = w.distances.shape[1]
+    for writer in np.unique(w.writer):
+        mine = np.flatnonzero(w.writer == writer)
+        vectors, labels = [], []
+        for i in mine[rng.permutation(len(mine))]:
+            own_d = own_distances(np.array(vectors), w.vectors[i], w.metric) if vectors else np.zeros(0)
+            d, y, votes = merged(w.distances[i], w.labels[i], own_d, np.array(labels, np.int64), worth or 1.0, reach)
+            said[i] = vote(y[None, :k], d[None, :k], voting, votes[None, :k])[0][0]
+            before[i] = int(w.truth[i]) in labels
+            if calibration is not None:
+                p = calibration.p_values(d[None], y[None])[0]
+                held[i] = p[w.truth[i]] > 1 - level
+            if worth is not None and said[i] != w.truth[i]:
+                taught[i] = True
+                vectors.append(w.vectors[i])
+                labels.append(int(w.truth[i]))
+    out = {"said": said, "taught": taught, "taught_before": before}
+    if calibration is not None:
+        out["held"] = held
+    return out
+
+
+@dataclass
+class StreamEvaluation(Report):
+    """Pen writers streaming their digits with every miss taught at once, on nested writer-disjoint folds."""
+
+    folds: list  # [sorted writers of the outer fold]
+    chosen: list  # per outer fold: the worth chosen on the other writers' streams
+    inner: list  # per outer fold: {worth: the inner streams' accuracy}
+    accuracy: list  # per outer fold: the stream read right, with its chosen worth
+    mean: float  # all digits of every fold together
+    untaught: float  # the stream without any teaching, all digits
+    by_width: dict  # pen width -> (stream, untaught) over every fold's digits
+    corrections_per_writer: float
+    corrections_per_50: float  # taught digits per 50 drawn
+    most_corrections: int  # the most one writer taught
+    not_yet_taught: tuple  # digits of a class their writer had not taught when drawn: (read right, untaught, how many)
+    fixed: int  # digits the stream reads right that the untaught reader reads wrong
+    broke: int  # and the reverse
+    coverage: tuple  # prediction sets at ``level`` holding the truth: (in the stream, untaught)
+    level: float
+    steps: list  # every stream run: {"outer", "measured", "index"} writer sets, for checking disjointness
+    n: int
+    writers: int
+    k: int
+    space: str
+    seconds: float
+
+    def summary(self) -> dict:
+        out = super().summary()
+        out["steps"] = [{key: sorted(v) for key, v in s.items()} for s in self.steps]
+        out["inner"] = [{str(w): v for w, v in s.items()} for s in self.inner]
+        return out
+
+
+def evaluate_stream(mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
+                    worths=WORTHS, k: Optional[int] = None, seed: int = 0, voting: str = "uniform",
+                    level: float = LEVEL, progress=None) -> StreamEvaluation:
+    """Streams of pen writers on nested writer-disjoint folds: see the module's docstring.
+
+    Every digit is drawn once (:func:`knn.pen.pen_drawings`, seed ``seed``)
+    and read as the page reads a canvas. ``k`` defaults to the space's own.
+    """
+    from knn import spaces
+    from knn.pen import pen_drawings, pen_pictures, writer_folds
+    from knn.references import build
+
+    start = time.perf_counter()
+    space = spaces.get(space)
+    k = space.default_k if k is None else k
+    pen = pen_pictures(space, digits)
+    pairs = list(pen_drawings(digits, WIDTHS, seed))
+    images, truth, widths, _, writers = read_drawings(space, pairs, len(pairs), progress)
+    queries = space.vectors(images)
+    everyone = set(writers.tolist())
+    steps = []
+
+    def measured_writers(outer, measured, allowed):
+        assert not measured & allowed and not outer & allowed  # the measured writers are not in the index,
+        assert measured == outer or not outer & measured  # nor the outer fold anywhere in the choosing
+        steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed)})
+        refs = build(mnist, space, metric, pen=pen.without(everyone - allowed))
+        assert set(refs.writers[refs.writers > 0].tolist()) <= allowed
+        rows = np.flatnonzero(np.isin(writers, list(measured)))
+        d, i = refs.index.search(queries[rows], max(REACH, k))
+        return refs, rows, Writers(vectors=queries[rows], distances=d.astype(np.float64),
+                                   labels=refs.index.labels[i], truth=truth[rows], writer=writers[rows],
+                                   width=widths[rows], metric=metric)
+
+    outer_folds = writer_folds(digits, folds)
+    chosen, inner_scores, accuracy = [], [], []
+    runs, plains, rows_all = [], [], []
+    for fold in outer_folds:
+        rest = everyone - fold
+        inner = [set(sorted(rest)[f::folds - 1]) for f in range(folds - 1)]
+        right = {worth: 0 for worth in worths}
+        total = 0
+        for group in inner:
+            _, rows, w = measured_writers(fold, group, rest - group)
+            for worth in worths:
+                right[worth] += int((stream(w, k, worth, voting, seed)["said"] == w.truth).sum())
+            total += len(rows)
+        best = max(worths, key=lambda x: right[x])  # max keeps the first of equals: the smallest worth
+        chosen.append(best)
+        inner_scores.append({worth: right[worth] / total for worth in worths})
+        refs, rows, w = measured_writers(fold, fold, rest)
+        cal = calibrate(refs)
+        run = stream(w, k, best, voting, seed, cal, level)
+        plain = stream(w, k, None, voting, seed, cal, level)
+        accuracy.append(float((run["said"] == w.truth).mean()))
+        runs.append(run), plains.append(plain), rows_all.append(rows)
+    rows = np.concatenate(rows_all)
+    right = np.concatenate([r["said"] for r in runs]) == truth[rows]
+    right_plain = np.concatenate([p["said"] for p in plains]) == truth[rows]
+    taught = np.concatenate([r["taught"] for r in runs])
+    not_yet = ~np.concatenate([r["taught_before"] for r in runs])
+    who = writers[rows]
+    per_writer = [int(taught[who == x].sum()) for x in np.unique(who)]
+    width = widths[rows]
+    return StreamEvaluation(
+        folds=[sorted(f) for f in outer_folds], chosen=chosen, inner=inner_scores, accuracy=accuracy,
+        mean=float(right.mean()), untaught=float(right_plain.mean()),
+        by_width={int(x): (float(right[width == x].mean()), float(right_plain[width == x].mean()))
+                  for x in WIDTHS},
+        corrections_per_writer=float(np.mean(per_writer)), corrections_per_50=50 * float(taught.mean()),
+        most_corrections=max(per_writer),
+        not_yet_taught=(float(right[not_yet].mean()), float(right_plain[not_yet].mean()), int(not_yet.sum())),
+        fixed=int((right & ~right_plain).sum()), broke=int((~right & right_plain).sum()),
+        coverage=(float(np.concatenate([r["held"] for r in runs]).mean()),
+                  float(np.concatenate([p["held"] for p in plains]).mean())),
+        level=level, steps=steps, n=len(rows), writers=len(per_writer), k=k, space=space.name,
+        seconds=time.perf_counter() - start)
+
