@@ -1,4 +1,4 @@
-"""The pages' logic through Streamlit's AppTest: navigation, controls, upload, errors, the empty canvas, teach-it."""
+"""The pages' logic through Streamlit's AppTest: navigation, controls, upload, errors, the empty canvas, one-tap corrections."""
 
 import numpy as np
 import pytest
@@ -90,28 +90,62 @@ def test_without_pen_digits_the_page_says_so_and_works(monkeypatch, tmp_path):
     st.cache_resource.clear()
 
 
-def test_teach_it_makes_the_drawing_its_own_nearest_neighbour(app):
+def test_one_tap_corrects_the_answer_at_once_and_privately(app):
+    from knn.answer import OWN_WORTH
+    from ui.widgets import a_digit
+
     app.radio(key="input").set_value("MNIST").run()
     app.session_state.test_row = 8
     app.run()
+    said = int(prediction(app)[0])
+    right = (said + 3) % 10  # whatever it says, the visitor says otherwise
     assert not any("yours" in c for c in captions(app))
-    app.selectbox(key="teach_label").set_value(3).run()
-    app.button(key="teach").click().run()
+    assert any(m.value == f"**Not {a_digit(said)}? It's a …**" for m in app.markdown)
+    assert app.button(key=f"fix-{said}").disabled and not app.button(key=f"fix-{right}").disabled
+    assert any(f"counts {OWN_WORTH} votes where every other reference counts one" in c.value for c in app.caption)
+    app.button(key=f"fix-{right}").click().run()
     assert not app.exception
-    assert any("Taught" in s.value for s in app.success)
+    assert any(f"Taught: that was {a_digit(right)}" in s.value for s in app.success)
+    assert prediction(app) == [str(right)]  # read again at once: its own 7 votes outweigh the other six
+    assert any(m.value.startswith(f"**Read as {a_digit(right)} because of your own digits (★).** By how well it fits "
+                                  "real digits, **at 95%: ") for m in app.markdown)  # the set still says what it fits
     nearest = [c for c in captions(app) if "·" in c]
-    assert nearest[0].startswith("3 ✗ · ★ yours · 0")  # the same drawing, distance 0, marked as the visitor's
+    assert nearest[0].startswith(f"{right} · ★ yours · 0")  # the same drawing, distance 0, marked as the visitor's
     app.run()  # still there on the next rerun
-    assert any("★ yours · 0" in c for c in captions(app))
+    assert prediction(app) == [str(right)] and any("★ yours · 0" in c for c in captions(app))
+    assert any(e.label == "Your digits (1)" for e in app.expander)
     # a second visitor (a fresh session) does not see it
     other = AppTest.from_file(APP, default_timeout=600).run()
     other.radio(key="input").set_value("MNIST").run()
     other.session_state.test_row = 8
     other.run()
-    assert not any("yours" in c for c in captions(other))
-    # forgetting removes it
+    assert prediction(other) == [str(said)] and not any("yours" in c for c in captions(other))
+    assert not any(e.label.startswith("Your digits") for e in other.expander)
+
+
+def test_taught_digits_are_removed_one_by_one_or_all_at_once(app):
+    app.radio(key="input").set_value("MNIST").run()
+    taught = []
+    for row in (8, 0, 1):
+        app.session_state.test_row = row
+        app.run()
+        said = int(prediction(app)[0])
+        taught.append((said + 1) % 10)
+        app.button(key=f"fix-{taught[-1]}").click().run()
+        assert prediction(app) == [str(taught[-1])]
+    assert [y for _, y, _ in app.session_state["taught"]["learned"]] == taught
+    app.button(key="remove-1").click().run()  # the second one, taught on test digit 0
+    assert not app.exception
+    assert [y for _, y, _ in app.session_state["taught"]["learned"]] == [taught[0], taught[2]]
+    assert any(e.label == "Your digits (2)" for e in app.expander)
+    assert prediction(app) == [str(taught[2])]  # the drawing on screen (test digit 1) is still taught
+    app.session_state.test_row = 0
+    app.run()
+    assert prediction(app) != [str(taught[1])] and not any("★ yours · 0" in c for c in captions(app))
     app.button(key="forget").click().run()
-    assert not any("yours" in c for c in captions(app))
+    assert not app.exception and app.session_state["taught"] == {}
+    assert any("Forgotten" in i.value for i in app.info)
+    assert not any(e.label.startswith("Your digits") for e in app.expander)
 
 
 def test_taught_digits_are_capped(app, monkeypatch):
@@ -119,8 +153,10 @@ def test_taught_digits_are_capped(app, monkeypatch):
 
     monkeypatch.setattr(session, "MAX_TAUGHT", 2)
     app.radio(key="input").set_value("MNIST").run()
-    for _ in range(3):
-        app.button(key="teach").click().run()
+    for row in (8, 0, 1):
+        app.session_state.test_row = row
+        app.run()
+        app.button(key=f"fix-{(int(prediction(app)[0]) + 1) % 10}").click().run()
     assert not app.exception
     assert any("the most one visitor can" in w.value for w in app.warning)
     assert sum(len(v) for v in app.session_state["taught"].values()) == 2

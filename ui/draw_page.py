@@ -13,17 +13,17 @@ import numpy as np
 import streamlit as st
 
 from knn import spaces
-from knn.answer import MAX_K, neighbours_csv
+from knn.answer import MAX_K, OWN_WORTH, neighbours_csv
 from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS
 from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
 from knn.figures import by_k_html, difference_map, for_display, framed, votes_html
-from knn.origins import legends
+from knn.origins import TAUGHT, legends
 from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
 from ui import resources, rooms, session
-from ui.widgets import LAYOUT, PICTURES, draw_canvas, gallery, strip
+from ui.widgets import LAYOUT, PICTURES, a_digit, draw_canvas, gallery, strip
 
 INPUTS = ["Draw", "Number", "Upload", "MNIST"]  # MNIST: one of its test digits
 NUMBER_CANVAS = (720, 240)  # Number mode's canvas: room for a few digits written left to right
@@ -86,7 +86,7 @@ def certainty_words(cert, prediction: int, level: float) -> tuple:
     """(headline, explanation) of an answer's certainty, in words a visitor understands."""
     at = percent(level)
     digits = cert.prediction_set(level)
-    cred = (f"Credibility {percent(cert.credibility)}: it fits a {cert.best} better than {percent(cert.credibility)} "
+    cred = (f"Credibility {percent(cert.credibility)}: it fits {a_digit(cert.best)} better than {percent(cert.credibility)} "
             f"of real digits (MNIST's, each left out in turn) fit their own label. ")
     conf = (f"Confidence {percent(cert.confidence)}: the next best digit fits better than only "
             f"{percent(1 - cert.confidence)} of them.")
@@ -99,8 +99,8 @@ def certainty_words(cert, prediction: int, level: float) -> tuple:
         return (f"**At {at}: no digit fits well.**",
                 f"Even {cert.best}, the best, fits worse than {at} of real digits fit theirs. " + cred + conf)
     if len(digits) == 1:
-        return f"**At {at}: a {digits[0]}**, and no other digit.", cred + conf
-    names = ", ".join(f"a {d}" for d in digits[:-1]) + f" or a {digits[-1]}"
+        return f"**At {at}: {a_digit(digits[0])}**, and no other digit.", cred + conf
+    names = ", ".join(a_digit(d) for d in digits[:-1]) + f" or {a_digit(digits[-1])}"
     return f"**At {at}: {names}.**", "Each fits as well as real digits usually fit theirs. " + cred + conf
 
 
@@ -120,7 +120,12 @@ def explainer():
             "well 10,000 of MNIST's own training digits fit theirs, each left out of the index in turn. The "
             "answer's set holds every digit that fits better than the worst-fitting 5% of those (at 95%): it "
             "held the right digit for 95.10% of MNIST's test digits. A drawing farther from every reference "
-            "than 99% of real digits are from theirs is answered \"this does not look like a digit\"."
+            "than 99% of real digits are from theirs is answered \"this does not look like a digit\".\n\n"
+            f"**Your corrections**: a drawing you correct (\"Not a 5? It's a …\") joins your own references, and "
+            f"each of yours among the k nearest counts {OWN_WORTH} votes. That worth was chosen on streams of pen "
+            "writers the index had never seen, each correcting every misread digit at once: it fixed the most of "
+            "their later digits. How sure stays calibrated on MNIST's digits, your digits counting as references "
+            "at their distance; when your digits carry the vote against that fit, the answer says so."
         )
 
 
@@ -255,7 +260,8 @@ def show_steps(ans):
 
 
 def show_answer(ans, level: float):
-    """The prediction, how sure, and the nearest references: what must be on screen with the canvas."""
+    """The prediction, how sure, the nearest references (what must be on screen with the canvas), then the
+    one-tap correction and the rest."""
     share = ans.shares[ans.prediction]
     k = len(ans.neighbours)
     if ans.certainty.not_a_digit:
@@ -264,8 +270,13 @@ def show_answer(ans, level: float):
         st.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
                   delta_color="off", delta_arrow="off")
     headline, why = certainty_words(ans.certainty, ans.prediction, level)
+    if own_decided(ans, level):
+        headline = (f"**Read as {a_digit(ans.prediction)} because of your own digits (★).** By how well it fits real "
+                    f"digits, {headline[:2]}{headline[2].lower()}{headline[3:]}")
     st.markdown(f"{headline} The {k} nearest references:")
     nearest(ans)
+    correct_it(ans)  # after the first neighbours: on a phone those share the screen with the canvas
+    your_digits(ans.space)
     notes = [f"Captions: label · training index · distance; {ans.space.gallery_note}."]
     if any(nb.label != ans.prediction for nb in ans.neighbours):
         notes.append("✗: label differs from the prediction.")
@@ -277,6 +288,13 @@ def show_answer(ans, level: float):
                + (f"; a bar where it changes: {flips} time{'s' if flips > 1 else ''})" if flips else "; it never changes)"))
     st.html(by_k_html(ans.by_k, k))
     st.caption(f"Features, search, vote and certainty: {ans.seconds * 1000:.1f} ms")
+
+
+def own_decided(ans, level: float) -> bool:
+    """Whether the visitor's own digits carried the vote to a digit the certainty's set leaves out: the set
+    says how well the drawing fits each digit as real digits fit theirs, and a taught digit is one reference."""
+    mine = [nb.label for nb in ans.neighbours if nb.origin.kind is TAUGHT]
+    return ans.prediction in mine and ans.prediction not in ans.certainty.prediction_set(level)
 
 
 def nearest(ans, size: int = 84, where=st):
@@ -327,7 +345,7 @@ def difference(ans):
     space = ans.space
     # The options are the names themselves: with positions as options and names from format_func, the
     # browser shows a stale name when a new drawing's neighbours keep the same positions.
-    options = [f"#{j}: a {nb.label} ({nb.origin.describe()})" for j, nb in enumerate(ans.neighbours, 1)]
+    options = [f"#{j}: {a_digit(nb.label)} ({nb.origin.describe()})" for j, nb in enumerate(ans.neighbours, 1)]
     options += [f"the nearest {o.label}: {o.origin.describe()}, +{ans.margin(o):,.0f}" for o in ans.others]
     choice = st.selectbox("Where does the distance come from? Compare with neighbour", options, key="pick")
     pick = options.index(choice) if choice in options else 0
@@ -346,29 +364,53 @@ def difference(ans):
                               "(bottom) to 255 apart (top)."], width=300))
 
 
-def teach_it(ans):
-    """k-NN learns from one example: the visitor labels this drawing and it joins their own neighbours."""
-    def taught():  # on_click: runs before the rerun, so the rerun's answer already holds the new digit
-        ok, message = session.teach(ans.space, ans.query, st.session_state["teach_label"], ans.image)
+def correct_it(ans):
+    """One tap corrects a misread drawing: "Not a 5? It's a ..." and the ten digits. A tap teaches the drawing
+    with that digit (its on_click runs before the rerun, so the rerun reads the drawing again with it)."""
+    def taught(label):
+        ok, message = session.teach(ans.space, ans.query, label, ans.image)
         st.session_state["taught_message"] = (st.success if ok else st.warning, message)
+
+    said = "this" if ans.certainty.not_a_digit else a_digit(ans.prediction)
+    st.markdown(f"**Not {said}? It's a …**")
+    row = st.container(horizontal=True, gap="small", key="correct")
+    for d in range(10):
+        row.button(str(d), key=f"fix-{d}", on_click=taught, args=(d,),
+                   disabled=d == ans.prediction and not ans.certainty.not_a_digit,
+                   help=f"Teach it: this drawing is {a_digit(d)}")
+    message = st.session_state.pop("taught_message", None)
+    if message:
+        show, text = message
+        show(text)
+    st.caption(rule_sentence(len(ans.neighbours)))
+
+
+def rule_sentence(k: int) -> str:
+    """How a visitor's own digits weigh against the shared references, in one sentence."""
+    return (f"A digit you correct joins your own references (★, this session only): each of yours among the {k} "
+            f"nearest counts {OWN_WORTH} votes where every other reference counts one, so drawings like it are read "
+            "your way from then on.")
+
+
+def your_digits(space) -> None:
+    """The visitor's taught digits, each with its own Remove, and Forget all; nothing when there are none."""
+    mine = session.mine(space)
+    if not session.n_taught():
+        return
 
     def forgotten():
         session.forget()
-        st.session_state["taught_message"] = (st.info, "Forgotten: only MNIST's training digits remain.")
+        st.session_state["taught_message"] = (st.info, "Forgotten: your digits are gone; the shared references remain.")
 
-    with st.container(border=True):
-        st.markdown("**Teach it.** Tell it what this digit is; from now on it is one of *your* neighbours.")
-        c1, c2, c3 = st.columns([1, 1, 1.3])
-        c1.selectbox("This is a", list(range(10)), index=ans.prediction, key="teach_label")
-        c2.button("Teach it", key="teach", on_click=taught)
-        c3.button(f"Forget my digits ({session.n_taught()})", key="forget", disabled=not session.n_taught(),
-                  on_click=forgotten)
-        said = st.session_state.pop("taught_message", None)
-        if said:
-            show, message = said
-            show(message)
-        st.caption(f"Taught digits stay in this browser session only (at most {session.MAX_TAUGHT}); "
-                   "nobody else sees them.")
+    with st.expander(f"Your digits ({len(mine)})", expanded=False, key="your-digits"):
+        grid = st.container(horizontal=True, gap="small")
+        for j, (_, label, picture) in enumerate(mine):
+            cell = grid.container(width=96, gap=None)
+            cell.html(strip([picture], [f"★ yours #{j + 1}: {a_digit(label)}"], width=56))
+            cell.button("Remove", key=f"remove-{j}", on_click=session.remove, args=(space, j),
+                        help=f"Forget yours #{j + 1}, taught as {a_digit(label)}")
+        st.button(f"Forget all my digits ({session.n_taught()})", key="forget", on_click=forgotten)
+        st.caption(f"At most {session.MAX_TAUGHT} digits per visitor; nobody else sees them.")
 
 
 LIGHT = """<style>
@@ -452,7 +494,6 @@ def main():
         show_answer(ans, level)
     show_others(ans)
     show_steps(ans)
-    teach_it(ans)
     explainer()
     session.remember(ans)  # for the Evaluate page's map
 

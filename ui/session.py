@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from knn import references
+from ui.widgets import a_digit
 
 MAX_TAUGHT = 100  # digits one visitor may teach: bounded memory per session
 
@@ -40,11 +41,23 @@ def teach(space, query: np.ndarray, label: int, picture: np.ndarray) -> tuple:
         return False, f"You have taught {MAX_TAUGHT} digits, the most one visitor can. Forget them to teach more."
     store.setdefault(space.name, []).append((np.asarray(query, np.uint8).reshape(-1).copy(), int(label),
                                              np.asarray(picture, np.uint8).reshape(28, 28).copy()))
-    return True, f"Taught: this drawing is a {label}. It is now one of your neighbours (marked ★), for this session only."
+    return True, f"Taught: that was {a_digit(label)}. It is one of your own references now (★), in this session only."
 
 
 def forget() -> None:
     st.session_state["taught"] = {}
+
+
+def mine(space) -> list:
+    """The visitor's digits taught in a space, as (vector, label, picture), in the order taught."""
+    return list(st.session_state.get("taught", {}).get(space.name, []))
+
+
+def remove(space, j: int) -> None:
+    """Forget the visitor's j-th digit taught in a space (a stale j, from an older page, is ignored)."""
+    items = st.session_state.get("taught", {}).get(space.name, [])
+    if 0 <= j < len(items):
+        del items[j]
 
 
 def n_taught() -> int:
