@@ -39,17 +39,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SHARED = 20  # shared neighbours kept per digit: more than any rule here looks at
 RULES = [("none", 0), ("merge", 0)] + [("weight", w) for w in (2, 3, 5, 7)] + \
         [("radius", r) for r in (1.0, 1.2, 1.5, 2.0, 3.0)]
 
 
 def prepare(folds: int, seed: int) -> list:
-    """Per fold: the held-out writers' digits as vectors, their shared neighbours, labels, writers and widths."""
+    """Per fold: the held-out writers' digits and their shared neighbours (:class:`knn.stream.Writers`)."""
     from knn import spaces
+    from knn.conformal import REACH
     from knn.data import load_mnist
     from knn.pen import load_pendigits, pen_drawings, pen_pictures, writer_folds
     from knn.references import build
+    from knn.stream import Writers
 
     space = spaces.DEFAULT
     mnist, digits = load_mnist(), load_pendigits()
@@ -59,55 +60,47 @@ def prepare(folds: int, seed: int) -> list:
         refs = build(mnist, space, "l1", pen=pen.without(fold))
         items = list(pen_drawings([d for d in digits if d.writer in fold], seed=seed))
         vectors = space.vectors(np.stack([space.read(d.image).centred for d, _ in items]))
-        dist, _, lab = refs.index.neighbours(vectors, SHARED)
-        out.append({"vectors": vectors.astype(np.int32), "dist": dist.astype(float), "lab": lab,
-                    "truth": np.array([d.label for d, _ in items]), "writer": np.array([w for _, w in items]),
-                    "width": np.array([d.width for d, _ in items])})
+        dist, pos = refs.index.search(vectors, REACH)
+        out.append(Writers(vectors=vectors, distances=dist.astype(float), labels=refs.index.labels[pos],
+                           truth=np.array([d.label for d, _ in items]), writer=np.array([w for _, w in items]),
+                           width=np.array([d.width for d, _ in items]), metric="l1"))
     return out
 
 
-def vote(labels, weights) -> int:
-    """The most votes; a tie goes to the tied label met first (the nearest)."""
-    votes = np.zeros(10)
-    np.add.at(votes, labels, weights)
-    best = set(np.flatnonzero(votes == votes.max()).tolist())
-    return next(int(y) for y in labels if y in best)
+def radius_stream(radius: float, w, k: int, seed: int) -> np.ndarray:
+    """The radius rule's stream (every other rule is :func:`knn.stream.stream`): what each digit is read as."""
+    from knn.engine import vote
+    from knn.stream import own_distances
 
-
-def read(rule, k: int, dist, lab, taught_dist, taught_lab) -> int:
-    kind, value = rule
-    if kind == "none" or not len(taught_dist):
-        return vote(lab[:k], np.ones(k))
-    if kind == "radius":
-        j = int(np.argmin(taught_dist))
-        if taught_dist[j] <= value * dist[0]:
-            return int(taught_lab[j])
-    weight = value if kind == "weight" else 1.0
-    d = np.concatenate([dist, taught_dist])
-    y = np.concatenate([lab, taught_lab])
-    own = np.concatenate([np.zeros(len(dist)), np.ones(len(taught_dist))])
-    order = np.lexsort((own, d))[:k]  # by distance, the shared reference first on a tie
-    return vote(y[order], np.where(own[order] == 1, weight, 1.0))
-
-
-def stream(rule, fold: dict, k: int, seed: int):
-    """Every writer's digits in a seeded order, each miss taught at once: (read right, corrected) per digit."""
     rng = np.random.default_rng(seed)
-    right = np.zeros(len(fold["truth"]), bool)
-    corrected = np.zeros(len(fold["truth"]), bool)
-    for writer in np.unique(fold["writer"]):
-        mine = np.flatnonzero(fold["writer"] == writer)
+    said = np.zeros(len(w.truth), np.int64)
+    for writer in np.unique(w.writer):
+        mine = np.flatnonzero(w.writer == writer)
         vectors, labels = [], []
         for i in mine[rng.permutation(len(mine))]:
-            taught_dist = np.abs(np.asarray(vectors) - fold["vectors"][i]).sum(1).astype(float) if vectors \
-                else np.zeros(0)
-            said = read(rule, k, fold["dist"][i], fold["lab"][i], taught_dist, np.asarray(labels, int))
-            right[i] = said == fold["truth"][i]
-            if not right[i]:
-                corrected[i] = True
-                vectors.append(fold["vectors"][i])
-                labels.append(int(fold["truth"][i]))
-    return right, corrected
+            d = own_distances(np.array(vectors), w.vectors[i], w.metric) if vectors else np.zeros(0)
+            if len(d) and d.min() <= radius * w.distances[i, 0]:
+                said[i] = labels[int(np.argmin(d))]
+            else:  # as merge: the writer's own digits and the shared ones by distance, one vote each
+                order = np.lexsort((np.r_[np.zeros(w.distances.shape[1]), np.ones(len(d))], np.r_[w.distances[i], d]))
+                said[i] = vote(np.r_[w.labels[i], labels].astype(np.int64)[order][None, :k],
+                               np.r_[w.distances[i], d][order][None, :k])[0][0]
+            if said[i] != w.truth[i]:
+                vectors.append(w.vectors[i])
+                labels.append(int(w.truth[i]))
+    return said
+
+
+def run(rule, w, k: int, seed: int):
+    """(read right, taught) per digit under a rule."""
+    from knn.stream import stream
+
+    kind, value = rule
+    if kind == "radius":
+        said = radius_stream(value, w, k, seed)
+        return said == w.truth, said != w.truth
+    r = stream(w, k, None if kind == "none" else 1 if kind == "merge" else value, seed=seed)
+    return r["said"] == w.truth, r["taught"]
 
 
 def main() -> int:
@@ -119,19 +112,19 @@ def main() -> int:
 
     k = spaces.DEFAULT.default_k
     data = prepare(a.folds, a.seed)
-    plain = [stream(("none", 0), f, k, a.seed)[0] for f in data]
-    n = sum(len(f["truth"]) for f in data)
-    writers = sum(len(np.unique(f["writer"])) for f in data)
-    first_misses = sum(len({(w, t) for w, t, ok in zip(f["writer"], f["truth"], p) if not ok})
+    plain = [run(("none", 0), f, k, a.seed)[0] for f in data]
+    n = sum(len(f.truth) for f in data)
+    writers = sum(len(np.unique(f.writer)) for f in data)
+    first_misses = sum(len({(w, t) for w, t, ok in zip(f.writer, f.truth, p) if not ok})
                        for f, p in zip(data, plain))
     print(json.dumps({"digits": n, "writers": writers, "k": k,
                       "ceiling_first_miss_per_writer_and_digit": round(1 - first_misses / n, 4)}))
     for rule in RULES:
-        runs = [stream(rule, f, k, a.seed) for f in data]
+        runs = [run(rule, f, k, a.seed) for f in data]
         right = np.concatenate([r for r, _ in runs])
         corrected = sum(int(c.sum()) for _, c in runs)
         before = np.concatenate(plain)
-        widths = np.concatenate([f["width"] for f in data])
+        widths = np.concatenate([f.width for f in data])
         print(json.dumps({
             "rule": f"{rule[0]} {rule[1]:g}" if rule[1] else rule[0],
             "stream": round(float(right.mean()), 4),
