@@ -318,25 +318,26 @@ def cmd_bench(a) -> int:
 
     say = None if a.json else (lambda s: print(f"measuring {s} ...", file=sys.stderr, flush=True))
     out = bench.run(mnist, a.queries, a.single, a.k, a.budget, extra=extra, progress=say)
-    if a.json:
-        print(json.dumps(out))
-        return 0
-    print(f"\nExact L1 k-NN, k={out['k']}, {out['n_train']} training digits x 784 pixels; {out['machine']}")
-    head = f"{'engine':<36}{'batch q/s':>11}{'(queries)':>10}{'single p50':>12}{'p95':>9}{'index MB':>10}  exact"
-    print(head)
-    rows = out["results"] + ([out["extra"]] if out["extra"] else [])
-    for r in rows:
+    print(json.dumps(out) if a.json else bench_table(out))
+    return 0
+
+
+def bench_table(out: dict) -> str:
+    """``bench``'s results as the table it prints: every engine's figures, then ours against each peer."""
+    lines = [f"\nExact L1 k-NN, k={out['k']}, {out['n_train']} training digits x 784 pixels; {out['machine']}",
+             f"{'engine':<36}{'batch q/s':>11}{'(queries)':>10}{'single p50':>12}{'p95':>9}{'index MB':>10}  exact"]
+    for r in out["results"] + ([out["extra"]] if out["extra"] else []):
         if r["batch_qps"] is None:
-            print(f"{r['name']:<36}{r['note']}")
+            lines.append(f"{r['name']:<36}{r['note']}")
             continue
         exact = "" if r["exact"] is None else ("yes" if r["exact"] else "NO") + (
             "" if r["same_neighbours"] in (None, True) else " (tie order differs)")
-        print(f"{r['name']:<36}{r['batch_qps']:>11.0f}{r['batch_queries']:>10}{r['single_p50_ms']:>10.2f}ms"
-              f"{r['single_p95_ms']:>7.2f}ms{r['index_mb']:>10.0f}  {exact}")
-    print("\nthis engine / peer:")
+        lines.append(f"{r['name']:<36}{r['batch_qps']:>11.0f}{r['batch_queries']:>10}{r['single_p50_ms']:>10.2f}ms"
+                     f"{r['single_p95_ms']:>7.2f}ms{r['index_mb']:>10.0f}  {exact}")
+    lines.append("\nthis engine / peer:")
     for name, v in out["ratios"].items():
-        print(f"  vs {name:<28} batch {v['batch']:.1f}x faster, single query {v['single_p50']:.1f}x faster (p50)")
-    return 0
+        lines.append(f"  vs {name:<28} batch {v['batch']:.1f}x faster, single query {v['single_p50']:.1f}x faster (p50)")
+    return "\n".join(lines)
 
 
 def cmd_train(a) -> int:

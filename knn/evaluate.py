@@ -547,6 +547,21 @@ class NestedEvaluation(Report):
         return out
 
 
+def choose_on_inner_folds(rest: set, folds: int, settings, score) -> tuple:
+    """The setting that reads the writers outside an outer fold best, each inner fold (:func:`knn.pen.inner_folds`)
+    measured with the remaining ones in the index: ``score(measured, allowed)`` gives ({setting: digits read
+    right}, digits measured). Returns (best, {setting: accuracy}); a tie goes to the first in ``settings``."""
+    from knn.pen import inner_folds
+
+    right, total = dict.fromkeys(settings, 0), 0
+    for group in inner_folds(rest, folds):
+        got, n = score(group, rest - group)
+        for s in settings:
+            right[s] += got[s]
+        total += n
+    return max(settings, key=lambda s: right[s]), {s: right[s] / total for s in settings}
+
+
 def setting_name(k: int, copies: bool) -> str:
     """How a nested evaluation names a setting: "k=7, no copies"."""
     return f"k={k}, {'with' if copies else 'no'} copies"
@@ -599,19 +614,19 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
     chosen, inner_scores, results, shipped, width_scores = [], [], [], [], {}
     for fold in outer_folds:
         rest = everyone - fold
-        inner = [set(sorted(rest)[f::folds - 1]) for f in range(folds - 1)]
-        right = {s: 0 for s in settings}
-        total = 0
-        for group in inner:
+
+        def score(group, allowed):
+            right = dict.fromkeys(settings, 0)
             for copy in sorted({c for _, c in settings}):
-                rows, d, found = neighbours(fold, group, rest - group, copy)
+                rows, d, found = neighbours(fold, group, allowed, copy)
                 for k, c in settings:
                     if c == copy:
                         right[(k, c)] += int((read(found, d, k) == labels[rows]).sum())
-            total += len(rows)
-        best = max(settings, key=lambda s: right[s])  # max keeps the first of equals
+            return right, len(rows)
+
+        best, scores = choose_on_inner_folds(rest, folds, settings, score)
         chosen.append({"k": best[0], "copies": best[1]})
-        inner_scores.append({setting_name(*s): right[s] / total for s in settings})
+        inner_scores.append({setting_name(*s): v for s, v in scores.items()})
         rows, d, found = neighbours(fold, fold, rest, best[1])
         ok = read(found, d, best[0]) == labels[rows]
         results.append(float(ok.mean()))

@@ -316,3 +316,10 @@ def writer_folds(digits: list, folds: int) -> list:
     if not 2 <= folds <= len(writers):
         raise ValueError(f"folds must be between 2 and the number of writers ({len(writers)}); got {folds}")
     return [set(writers[f::folds]) for f in range(folds)]
+
+
+def inner_folds(writers, folds: int) -> list:
+    """The writers outside an outer fold split again, for nested folds: ``folds - 1`` sets, every
+    ``(folds - 1)``-th writer in turn."""
+    rest = sorted(writers)
+    return [set(rest[f::folds - 1]) for f in range(folds - 1)]

@@ -26,7 +26,7 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, calibrate
 from knn.engine import vote
-from knn.evaluate import Report, read_drawings
+from knn.evaluate import Report, choose_on_inner_folds, read_drawings
 from knn.pen import WIDTHS
 
 WORTHS = (1, 2, 3, 5, 7, 10)  # the worths a nested evaluation chooses from; a tie goes to the smallest
@@ -167,17 +167,14 @@ def evaluate_stream(mnist, digits: list, folds: int = 3, space="default", metric
     runs, plains, rows_all = [], [], []
     for fold in outer_folds:
         rest = everyone - fold
-        inner = [set(sorted(rest)[f::folds - 1]) for f in range(folds - 1)]
-        right = {worth: 0 for worth in worths}
-        total = 0
-        for group in inner:
-            _, rows, w = measured_writers(fold, group, rest - group)
-            for worth in worths:
-                right[worth] += int((stream(w, k, worth, voting, seed)["said"] == w.truth).sum())
-            total += len(rows)
-        best = max(worths, key=lambda x: right[x])  # max keeps the first of equals: the smallest worth
+
+        def score(group, allowed):
+            _, rows, w = measured_writers(fold, group, allowed)
+            return {x: int((stream(w, k, x, voting, seed)["said"] == w.truth).sum()) for x in worths}, len(rows)
+
+        best, scores = choose_on_inner_folds(rest, folds, worths, score)  # a tie: the smallest worth
         chosen.append(best)
-        inner_scores.append({worth: right[worth] / total for worth in worths})
+        inner_scores.append(scores)
         refs, rows, w = measured_writers(fold, fold, rest)
         cal = calibrate(refs)
         run = stream(w, k, best, voting, seed, cal, level)

@@ -129,7 +129,7 @@ def test_a_correction_is_private_to_the_session(page, server):
     """After the digits above the canvas holds a 7: say it is a 3 with one click, see the answer change and the
     drawing as its own nearest neighbour; a second visitor drawing the same 7 sees none of it."""
     assert not any("yours" in c for c in captions(page))
-    page.get_by_text("Not a 7? It's a").wait_for(timeout=30_000)
+    page.locator("strong", has_text="Not a 7? It's a").wait_for(timeout=30_000)
     page.get_by_role("button", name="3", exact=True).click()
     assert wait_for_caption(page, "★ yours · 0"), captions(page)
     assert read_prediction(page) == "3"
@@ -400,7 +400,7 @@ def test_a_correction_sticks_on_a_phone(page, server):
 
     before = finger(second, clear=False)
     said = finger(first)
-    pg.get_by_text("? It's a").wait_for(timeout=30_000)
+    pg.locator("strong", has_text="? It's a").wait_for(timeout=30_000)
     pg.get_by_role("button", name="9", exact=True).tap()
     pg.get_by_text("Taught: that was a 9").wait_for(timeout=30_000)
     corrected = settled_prediction(pg)

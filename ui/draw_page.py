@@ -402,14 +402,16 @@ def your_digits(space) -> None:
         session.forget()
         st.session_state["taught_message"] = (st.info, "Forgotten: your digits are gone; the shared references remain.")
 
-    with st.expander(f"Your digits ({len(mine)})", expanded=False, key="your-digits"):
+    n = session.n_taught()
+    here = f"{len(mine)}" if len(mine) == n else f"{len(mine)} compared by {space.family}, {n} in all"
+    with st.expander(f"Your digits ({here})", expanded=False, key="your-digits"):
         grid = st.container(horizontal=True, gap="small")
         for j, (_, label, picture) in enumerate(mine):
             cell = grid.container(width=96, gap=None)
             cell.html(strip([picture], [f"★ yours #{j + 1}: {a_digit(label)}"], width=56))
             cell.button("Remove", key=f"remove-{j}", on_click=session.remove, args=(space, j),
                         help=f"Forget yours #{j + 1}, taught as {a_digit(label)}")
-        st.button(f"Forget all my digits ({session.n_taught()})", key="forget", on_click=forgotten)
+        st.button(f"Forget all my digits ({n})", key="forget", on_click=forgotten)
         st.caption(f"At most {session.MAX_TAUGHT} digits per visitor; nobody else sees them.")
 
 

@@ -82,7 +82,8 @@ h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
 /* room above the canvas for its own toolbar (upload, undo, redo, edit, bin), which it draws just above itself */
 .st-key-canvas-box, .st-key-wide-canvas { padding-top: 1.3rem; }
 /* one tap corrects: ten digit buttons, large enough for a finger, in one row on a phone */
-.st-key-correct button { min-width: 2.6rem; min-height: 2.6rem; }
+.st-key-correct { gap: 0.35rem !important; }
+.st-key-correct button { min-width: 2.5rem; min-height: 2.6rem; padding: 0.25rem 0.5rem; }
 .knn-room-banner { font-size: 1.15rem; font-weight: 600; padding: 0.3rem 0.8rem; border-radius: 0.5rem;
   background: #1c3a63; color: #fff; display: inline-block; }
 @media (max-width: 640px) {
@@ -90,8 +91,8 @@ h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
   h1 { font-size: 1.35rem !important; padding: 0 0 0.1rem !important; }
   .knn-tagline { display: none; }
   [data-testid="stMetricValue"] { font-size: 1.9rem; }
-  .st-key-wide-canvas { zoom: 0.48; }
+  .st-key-wide-canvas { zoom: 0.48; }  /* Number mode's 720 px canvas in 346 px; the strokes keep canvas px */
   .st-key-correct { gap: 0.25rem !important; flex-wrap: nowrap !important; }
-  .st-key-correct button { min-width: 0; width: 2rem; min-height: 2.75rem; padding: 0; }  /* Number mode's 720 px canvas in 346 px; the strokes keep canvas px */
+  .st-key-correct button { min-width: 0; width: 2rem; min-height: 2.75rem; padding: 0; }
 }
 </style>"""
