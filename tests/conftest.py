@@ -30,8 +30,11 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("unit") and DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             raise pytest.UsageError(f"{item.nodeid} is marked unit but uses "
                                     f"{sorted(DATA_FIXTURES & set(item.fixturenames))}: the fast tier reads no data set")
-    if not config.option.collectonly and any("eval_cache" in getattr(item, "fixturenames", ()) for item in items):
+    waiting = {item.module.__name__ for item in items if "eval_cache" in getattr(item, "fixturenames", ())}
+    if waiting and not config.option.collectonly:
         _start_eval_cache()  # eval_cache's work, started now beside the tests that run before it is needed
+    # the modules that need it run last, each whole and in its own order: the others run meanwhile
+    items[:] = [i for i in items if i.module.__name__ not in waiting] + [i for i in items if i.module.__name__ in waiting]
 
 
 @pytest.fixture(scope="session")
