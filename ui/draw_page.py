@@ -394,15 +394,15 @@ def rule_sentence(k: int) -> str:
 
 def your_digits(space) -> None:
     """The visitor's taught digits, each with its own Remove, and Forget all; nothing when there are none."""
-    mine = session.mine(space)
-    if not session.n_taught():
+    n = session.n_taught()
+    if not n:
         return
+    mine = session.mine(space)
 
     def forgotten():
         session.forget()
         st.session_state["taught_message"] = (st.info, "Forgotten: your digits are gone; the shared references remain.")
 
-    n = session.n_taught()
     here = f"{len(mine)}" if len(mine) == n else f"{len(mine)} compared by {space.family}, {n} in all"
     with st.expander(f"Your digits ({here})", expanded=False, key="your-digits"):
         grid = st.container(horizontal=True, gap="small")
