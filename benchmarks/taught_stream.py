@@ -57,9 +57,10 @@ def prepare(folds: int, seed: int) -> list:
     pen = pen_pictures(space, digits)
     out = []
     for fold in writer_folds(digits, folds):
-        refs = build(mnist, space, "l1", pen=pen.without(fold))
+        unseen = space.trained_without(fold)  # networks that never saw the fold's writers
+        refs = build(mnist, unseen, "l1", pen=pen.without(fold))
         items = list(pen_drawings([d for d in digits if d.writer in fold], seed=seed))
-        vectors = space.vectors(np.stack([space.read(d.image).centred for d, _ in items]))
+        vectors = unseen.vectors(np.stack([space.read(d.image).centred for d, _ in items]))
         dist, pos = refs.index.search(vectors, REACH)
         out.append(Writers(vectors=vectors, distances=dist.astype(float), labels=refs.index.labels[pos],
                            truth=np.array([d.label for d, _ in items]), writer=np.array([w for _, w in items]),

@@ -230,9 +230,12 @@ def cmd_evaluate(a) -> int:
     mnist = load_mnist(a.data)
     if a.folds is not None:
         return (_evaluate_stream if a.stream else _evaluate_nested if a.nested else _evaluate_folds)(a, mnist, digits)
-    # the shipped references; pen writers are measured without their own digits (--folds: with the others')
-    pen = None if a.set in ("pen", "numbers") else "default"
-    refs = build(mnist, a.space, a.metric, a.train, a.seed, pen=pen, pen_data=a.pen_data)
+    # the shipped references; pen writers are measured without their own digits (--folds: with the others'),
+    # and with networks that never saw any of them
+    if a.set in ("pen", "numbers"):
+        refs = build(mnist, spaces.get(a.space).trained_without(None), a.metric, a.train, a.seed)
+    else:
+        refs = build(mnist, a.space, a.metric, a.train, a.seed, pen="default", pen_data=a.pen_data)
     _say_note(refs)
     update, close = _progress_bar("evaluate", not a.json and sys.stderr.isatty())
     try:
@@ -343,6 +346,7 @@ def bench_table(out: dict) -> str:
 def cmd_train(a) -> int:
     import time
 
+    import numpy as np
     from tqdm import tqdm
 
     from knn import learned
@@ -352,8 +356,22 @@ def cmd_train(a) -> int:
         raise ValueError(f"--epochs must be at least 1; got {a.epochs}")
     if a.train is not None and a.train < 128:
         raise ValueError(f"--train must be at least 128 (one batch); got {a.train}")
+    held = set()
+    if a.without:
+        from knn.pen import writers_of
+
+        try:
+            held = writers_of(a.without)
+        except ValueError:
+            raise ValueError(f"--without must list writer numbers such as '21-30' or '1,4,7'; got {a.without!r}") from None
     mnist = load_mnist(a.data)
     rows = subset(len(mnist.train_labels), a.train, a.seed)
+    images, labels = mnist.train_images[rows], mnist.train_labels[rows]
+    if a.pen or a.without:
+        from knn.pen import load_pendigits, pen_pictures
+
+        drawn = pen_pictures(spaces.get("learned"), load_pendigits(a.pen_data)).without(held)
+        images, labels = np.concatenate([images, drawn.pictures]), np.concatenate([labels, drawn.labels])
     bar = tqdm(desc="train", unit="batch", file=sys.stderr, dynamic_ncols=True, disable=None)
     start = time.perf_counter()
 
@@ -363,14 +381,14 @@ def cmd_train(a) -> int:
         bar.update(step - bar.n)
 
     try:
-        weights = learned.train_members(mnist.train_images[rows], mnist.train_labels[rows], a.epochs, a.seed,
-                                        progress=update)
+        weights = learned.train_members(images, labels.astype(np.int64), a.epochs, a.seed, progress=update)
     finally:
         bar.close()
+    weights.update(pen=np.bool_(bool(a.pen or a.without)), held_out=np.array(sorted(held), np.int64))
     path = learned.save(weights, a.out or learned.WEIGHTS_FILE)
     net = learned.Embedder(weights)
     acc = float((net.classify(mnist.test_images) == mnist.test_labels).mean())
-    print(f"trained {len(net.networks)} networks, {a.epochs} epochs each, on {len(rows)} digits in "
+    print(f"trained {len(net.networks)} networks, {a.epochs} epochs each, on {len(labels)} digits in "
           f"{time.perf_counter() - start:.0f} s; their own softmax's test accuracy {acc:.2%}; "
           f"weights: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
@@ -428,6 +446,11 @@ def main(argv=None) -> int:
     tr.add_argument("--epochs", type=int, default=6, help="passes over the training digits, per network (the committed weights: 6)")
     tr.add_argument("--seed", type=int, default=0, help="seed for the initial weights, shuffles and augmentation (network i: seed + i)")
     tr.add_argument("--train", type=int, default=None, help="train on a seeded subset of this many digits (default: all)")
+    tr.add_argument("--pen", action="store_true", help="also train on every real pen digit, drawn on the canvas as "
+                    "the index holds them (the shipped weights: yes)")
+    tr.add_argument("--without", metavar="WRITERS", help="with --pen, leave these writers' digits out ('1-10', "
+                    "'1,4,7'): networks to measure them with (knn/weights/held-out-*.npz)")
+    _pen_data(tr)
     tr.add_argument("--out", metavar="FILE", default=None, help="where to write the networks' weights (default: "
                     "knn/weights/embedding.npz, which the 'learned' space uses)")
     for p in (parser, *sub.choices.values()):

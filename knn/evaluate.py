@@ -30,6 +30,7 @@ they print nothing and report progress through an optional callback.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Optional
@@ -478,7 +479,8 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
                    voting: str = "uniform", level: float = LEVEL, progress: Progress = None) -> FoldEvaluation:
     """Pen digits (``what="pen"``) or numbers written with them (``"pen numbers"``, n strings a fold)
     measured on writer-disjoint folds (:func:`knn.pen.writer_folds`): MNIST and the other folds' pen digits
-    (:func:`knn.pen.pen_pictures`) are the references, the fold's writers are measured."""
+    (:func:`knn.pen.pen_pictures`) are the references, the fold's writers are measured, read with networks
+    that never saw them (:meth:`knn.spaces.Space.trained_without`)."""
     from knn import spaces as _spaces
     from knn.pen import pen_pictures, writer_folds
     from knn.references import build
@@ -488,8 +490,8 @@ def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", 
     pen = pen_pictures(space, digits)
     results, sizes, by_width, count, flagged = [], [], {}, 0, 0.0
     splits = writer_folds(digits, folds)
-    for fold in splits:
-        refs = build(mnist, space, metric, pen=pen.without(fold))
+    for fold in splits:  # read with networks that never saw the fold's writers
+        refs = build(mnist, space.trained_without(fold), metric, pen=pen.without(fold))
         assert not set(refs.writers.tolist()) & fold  # the measured writers are nowhere in the index
         mine = [d for d in digits if d.writer in fold]
         if what == "pen":
@@ -522,8 +524,11 @@ class NestedEvaluation(Report):
     chosen on the other writers alone: those are split again into inner
     folds, each measured with MNIST and the remaining inner folds' pen
     digits as references. The outer fold is then measured once, with the
-    chosen setting and every other writer's pen digits in the index. So the
-    outer figures are held out from that choice as well as from the index.
+    chosen setting and every other writer's pen digits in the index. Every
+    measurement reads with networks trained without the outer fold and the
+    writers it measures (:meth:`knn.spaces.Space.trained_without`: for an
+    inner fold, those trained on MNIST alone). So the outer figures are held
+    out from that choice as well as from the index and the networks.
     """
 
     set: str  # "pen, nested folds"
@@ -536,15 +541,30 @@ class NestedEvaluation(Report):
     high: float
     by_width: dict  # pen width -> (mean, low, high) over the outer folds
     shipped: list  # per outer fold, with the shipped setting (the space's k, no copies), for comparison
-    steps: list  # every measurement made: {"outer", "measured", "index"} writer sets, for checking disjointness
+    steps: list  # every measurement made: {"outer", "measured", "index", "networks_never_saw" (None: every
+    # writer)} writer sets, for checking disjointness
     n: int
     space: str
     seconds: float
 
     def summary(self) -> dict:
         out = super().summary()
-        out["steps"] = [{key: sorted(v) if isinstance(v, set) else v for key, v in s.items()} for s in self.steps]
+        out["steps"] = [{key: sorted(v) if isinstance(v, (set, frozenset)) else v for key, v in s.items()}
+                        for s in self.steps]
         return out
+
+
+def reader(images: np.ndarray):
+    """A function: space -> ``space.vectors(images)``, each space's networks run over the images once."""
+    made = {}
+
+    def vectors(space):
+        key = json.dumps(space.identity(), sort_keys=True)
+        if key not in made:
+            made[key] = space.vectors(images)
+        return made[key]
+
+    return vectors
 
 
 def choose_on_inner_folds(rest: set, folds: int, settings, score) -> tuple:
@@ -590,7 +610,7 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
     pen = pen_pictures(space, digits)
     pairs = list(pen_drawings(digits, WIDTHS, seed))
     images, labels, widths, _, writers = read_drawings(space, pairs, len(pairs), progress)  # grouped by writer
-    queries = space.vectors(images)
+    queries = reader(images)
     everyone = set(writers.tolist())
     reach = max(ks)
     steps = []
@@ -598,11 +618,13 @@ def evaluate_nested(mnist: Mnist, digits: list, folds: int = 3, space="default",
     def neighbours(outer, measured, allowed, copy):
         assert not measured & allowed and not outer & allowed  # the measured writers are not in the index,
         assert measured == outer or not outer & measured  # nor the outer fold anywhere in the choosing
-        steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed), "copies": copy})
-        refs = build(mnist, with_copies if copy else space, metric, pen=pen.without(everyone - allowed))
+        seen_by = (with_copies if copy else space).trained_without(outer | measured)  # nor in the networks
+        steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed), "copies": copy,
+                      "networks_never_saw": seen_by.never_saw()})
+        refs = build(mnist, seen_by, metric, pen=pen.without(everyone - allowed))
         assert set(refs.writers[refs.writers > 0].tolist()) <= allowed
         rows = np.flatnonzero(np.isin(writers, list(measured)))
-        d, i = refs.index.search(queries[rows], reach)
+        d, i = refs.index.search(queries(seen_by)[rows], reach)
         return rows, d, refs.index.labels[i]
 
     def read(labels_found, distances, k):

@@ -16,6 +16,11 @@ Their mistakes differ, so together they misread fewer digits than either
   :mod:`knn.augment`; :func:`train_members` trains every member
   (``python -m knn train``) and returns their weights in one dict;
   :func:`save` writes it as a plain ``.npz`` (no pickle) to WEIGHTS_FILE.
+* The shipped networks (WEIGHTS_FILE) also learned from every real pen
+  digit (:mod:`knn.pen`). A figure about pen writers must come from networks
+  that never saw them: the folder beside it holds networks trained without
+  some writers (each file lists them) and networks trained on MNIST alone,
+  and :func:`weights_without` picks the file to read given writers with.
 * :class:`Network` is one trained CNN; :class:`Embedder` loads the members
   and turns (n, 28, 28) uint8 MNIST-format images into (n, 128) uint8
   vectors: each network's float embedding divided by a scale fixed at
@@ -59,7 +64,7 @@ MEMBERS = (  # chosen on 5,000 held-out training digits (docs/results.md, "Two n
     Member(0, 0.0),  # every batch augmented: any pen, any style
     Member(1, 0.5),  # half of each batch as written: sharper on digits like MNIST's
 )
-WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "embedding.npz"  # the committed networks
+WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "embedding.npz"  # the shipped networks
 
 
 class WeightsError(ValueError):
@@ -276,7 +281,54 @@ def fingerprint(path=None) -> str:
         raise _unreadable(path, e) from None
 
 
-@functools.lru_cache(maxsize=1)
-def embedder() -> Embedder:
-    """The committed weights' Embedder, loaded once per process."""
-    return Embedder()
+def never_saw(path=None) -> Optional[frozenset]:
+    """The pen writers a weights file (default: WEIGHTS_FILE) was trained without: those its "held_out" lists
+    when it learned from pen digits ("pen" true), None when it learned from none (it never saw any writer)."""
+    path = Path(path or WEIGHTS_FILE)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "pen" not in f.files or not bool(f["pen"]):
+                return None
+            return frozenset(int(w) for w in (f["held_out"] if "held_out" in f.files else ()))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise _unreadable(path, e) from None
+
+
+def weights_without(writers=frozenset(), folder=None) -> Path:
+    """The committed networks that never saw any of these pen writers, to read their digits with.
+
+    With no writers, WEIGHTS_FILE; with None (every writer there is), the
+    networks trained on MNIST alone. Otherwise, of the files in ``folder``
+    (default: WEIGHTS_FILE's) trained without all of them (:func:`never_saw`),
+    the one that learned from the most pen digits: the fewest writers held
+    out, then networks trained on MNIST alone. Raises WeightsError when no
+    file qualifies.
+    """
+    if writers is not None:
+        writers = frozenset(int(w) for w in writers)
+        if not writers:
+            return WEIGHTS_FILE
+    return _covering(writers, Path(folder) if folder is not None else WEIGHTS_FILE.parent)
+
+
+@functools.lru_cache(maxsize=None)
+def _covering(writers: Optional[frozenset], folder: Path) -> Path:
+    fits = []
+    for path in sorted(folder.glob("*.npz")):
+        out = never_saw(path)
+        if out is None or (writers is not None and writers <= out):
+            fits.append((out is None, len(out or ()), path.name, path))
+    if fits:
+        return min(fits)[3]
+    if writers is None:
+        raise WeightsError(f"No networks in {folder} were trained on MNIST alone; train them with "
+                           f"`python -m knn train --out {folder}/mnist.npz`.")
+    raise WeightsError(f"No networks in {folder} were trained without pen writers {sorted(writers)}; train "
+                       f"them with `python -m knn train --pen --without {','.join(map(str, sorted(writers)))} "
+                       f"--out {folder}/<name>.npz`.")
+
+
+@functools.lru_cache(maxsize=4)
+def embedder(path=None) -> Embedder:
+    """The Embedder of a weights file (default: WEIGHTS_FILE), loaded once per process and file."""
+    return Embedder(load(path))

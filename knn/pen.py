@@ -19,7 +19,8 @@ looked for in the places :func:`find_pendigits` names and, where the
 machine is online and none holds it, fetched from the public UCI copy
 (:func:`download`), checked by hash and kept beside Keras's MNIST. A figure
 about these writers comes from writer-disjoint folds (:func:`writer_folds`):
-the writers measured are never in the index.
+the writers measured are never in the index, and the networks that read
+them never learned from their digits (:func:`knn.learned.weights_without`).
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS)
     labels = np.repeat([d.label for d in digits], renders)
     writers = np.repeat([d.writer for d in digits], renders)
     settings = dict(digits=cache.checksum(labels, writers, np.concatenate([np.concatenate(d.strokes) for d in digits])),
-                    read=space.identity(), seed=seed, renders=renders)
+                    read=space.reading(), seed=seed, renders=renders)
     made = cache.cached("pen-pictures", settings, compute)
     return PenPictures(made["pictures"], labels, writers, np.repeat(np.arange(len(digits)), renders))
 

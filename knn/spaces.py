@@ -30,7 +30,9 @@ DEFAULT, the best measured.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -94,7 +96,20 @@ class Space:
 
     def identity(self) -> dict:
         """Everything results computed in this space depend on, for cache keys."""
+        return self.reading()
+
+    def reading(self) -> dict:
+        """What reading a picture in this space (:meth:`read`, :meth:`pixels`) depends on, for cache keys."""
         return {"space": self.name}
+
+    def trained_without(self, writers) -> "Space":
+        """This space as it reads the given pen writers (None: every writer there is) for a figure about them:
+        with nothing learned from their digits. A pixel space learns nothing, so it is itself."""
+        return self
+
+    def never_saw(self) -> Optional[frozenset]:
+        """The pen writers this space learned nothing from: None for every one (a pixel space learns nothing)."""
+        return None
 
     def grid(self, vector: np.ndarray) -> np.ndarray:
         """A vector as a rectangle to look at: 784 pixels as 28x28 (learned features: see LearnedSpace)."""
@@ -146,12 +161,37 @@ class LearnedSpace(Space):
     """The 128 features of :mod:`knn.learned` (64 from each of two networks); the index adds real pen digits,
     or styled copies of the 1s, 7s and 9s in their stead."""
 
+    weights: Optional[str] = None  # the networks' file; None: the shipped ones, or where $PENDIGITS_HOLD_OUT
+    # keeps writers out of the index, the networks that never saw them (learned.weights_without)
+
+    @property
+    def weights_file(self) -> Path:
+        if self.weights is not None:
+            return Path(self.weights)
+        from knn.pen import HOLD_OUT, writers_of
+
+        try:
+            held = writers_of(os.environ.get(HOLD_OUT, ""))
+        except ValueError:  # pen.references says so and holds no pen digits
+            held = set()
+        return learned.weights_without(frozenset(held))
+
+    def trained_without(self, writers):
+        """The space read with :func:`knn.learned.weights_without` these writers (None: every writer; itself
+        when there are none)."""
+        if writers is not None and not writers:
+            return self
+        return replace(self, weights=str(learned.weights_without(writers)))
+
+    def never_saw(self):
+        return learned.never_saw(self.weights_file)
+
     def encode(self, seen):
-        return learned.embedder()(seen)
+        return learned.embedder(self.weights_file)(seen)
 
     def index_vectors(self, images):
         """A CNN pass over every reference (about a minute for 91,170 on 2 cores): computed once, kept on disk."""
-        settings = dict(images=cache.checksum(images), weights=learned.fingerprint())
+        settings = dict(images=cache.checksum(images), weights=learned.fingerprint(self.weights_file))
         return cache.cached("features", settings, lambda: {"vectors": self.vectors(images)})["vectors"]
 
     def copies(self, images, labels):
@@ -163,7 +203,7 @@ class LearnedSpace(Space):
         return Copies(made["pictures"], made["sources"].astype(np.int64), kinds)
 
     def identity(self):
-        return {**super().identity(), "features": learned.fingerprint(), "copies": COPIES_RECIPE}
+        return {**super().identity(), "features": learned.fingerprint(self.weights_file), "copies": COPIES_RECIPE}
 
     def grid(self, vector):
         """Each network's 64 features as an 8x8 square, the squares side by side: (8, 8 * networks)."""
@@ -201,7 +241,8 @@ LEARNED = LearnedSpace(
             "the index adds real pen digits by 30 writers (knn.pen), or where that data set cannot be had, "
             "styled copies of the 1s, 7s and 9s (a flag, a crossbar, a curled tail)",
     family="learned features",
-    description="128 features two small CNNs learned from MNIST (thickness, slant and size matter little there); "
+    description="128 features two small CNNs learned from MNIST and from digits 30 people wrote with a pen "
+                "(thickness, slant and size matter little there); "
                 "the neighbours are real training digits and digits 30 other people wrote with a pen (marked ᵖ), "
                 "in the styles MNIST lacks (or, without those, copies of its 1s, 7s and 9s with a flag, "
                 "a crossbar or a curled tail added, marked ˢ).",

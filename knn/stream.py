@@ -13,7 +13,9 @@ each outer fold's writers are in neither the index nor the choice. The
 worth is chosen per outer fold on streams of the other writers alone (split
 again into inner folds, each streamed with MNIST and the remaining inner
 folds' pen digits as references), then the outer fold is streamed once with
-the chosen worth and every other writer's digits in the index.
+the chosen worth and every other writer's digits in the index. Each stream
+is read with networks trained without the outer fold and the writers it
+measures (for an inner fold, those trained on MNIST alone).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, calibrate
 from knn.engine import vote
-from knn.evaluate import Report, choose_on_inner_folds, read_drawings
+from knn.evaluate import Report, choose_on_inner_folds, read_drawings, reader
 from knn.pen import WIDTHS
 
 WORTHS = (1, 2, 3, 5, 7, 10)  # the worths a nested evaluation chooses from; a tie goes to the smallest
@@ -114,7 +116,8 @@ class StreamEvaluation(Report):
     broke: int  # and the reverse
     coverage: tuple  # prediction sets at ``level`` holding the truth: (in the stream, untaught)
     level: float
-    steps: list  # every stream run: {"outer", "measured", "index"} writer sets, for checking disjointness
+    steps: list  # every stream run: {"outer", "measured", "index", "networks_never_saw" (None: every writer)}
+    # writer sets, for checking disjointness
     n: int
     writers: int
     k: int
@@ -123,7 +126,7 @@ class StreamEvaluation(Report):
 
     def summary(self) -> dict:
         out = super().summary()
-        out["steps"] = [{key: sorted(v) for key, v in s.items()} for s in self.steps]
+        out["steps"] = [{key: None if v is None else sorted(v) for key, v in s.items()} for s in self.steps]
         out["inner"] = [{str(w): v for w, v in s.items()} for s in self.inner]
         return out
 
@@ -146,19 +149,22 @@ def evaluate_stream(mnist, digits: list, folds: int = 3, space="default", metric
     pen = pen_pictures(space, digits)
     pairs = list(pen_drawings(digits, WIDTHS, seed))
     images, truth, widths, _, writers = read_drawings(space, pairs, len(pairs), progress)
-    queries = space.vectors(images)
+    queries = reader(images)
     everyone = set(writers.tolist())
     steps = []
 
     def measured_writers(outer, measured, allowed):
         assert not measured & allowed and not outer & allowed  # the measured writers are not in the index,
         assert measured == outer or not outer & measured  # nor the outer fold anywhere in the choosing
-        steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed)})
-        refs = build(mnist, space, metric, pen=pen.without(everyone - allowed))
+        seen_by = space.trained_without(outer | measured)  # nor in the networks
+        steps.append({"outer": set(outer), "measured": set(measured), "index": set(allowed),
+                      "networks_never_saw": seen_by.never_saw()})
+        refs = build(mnist, seen_by, metric, pen=pen.without(everyone - allowed))
         assert set(refs.writers[refs.writers > 0].tolist()) <= allowed
         rows = np.flatnonzero(np.isin(writers, list(measured)))
-        d, i = refs.index.search(queries[rows], max(REACH, k))
-        return refs, rows, Writers(vectors=queries[rows], distances=d.astype(np.float64),
+        vectors = queries(seen_by)[rows]
+        d, i = refs.index.search(vectors, max(REACH, k))
+        return refs, rows, Writers(vectors=vectors, distances=d.astype(np.float64),
                                    labels=refs.index.labels[i], truth=truth[rows], writer=writers[rows],
                                    width=widths[rows], metric=metric)
 

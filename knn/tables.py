@@ -93,15 +93,18 @@ def _file_checksum(path) -> str:
 def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_file=None, omniglot_file=None,
                     progress: Progress = None) -> dict:
     """P-values (n, 10), digit-likeness (n,) and truth of every MNIST test digit under ``refs`` (cached),
-    prefixed ``mnist_``; likewise ``pen_`` for the real pen digits and ``other_`` (with
+    prefixed ``mnist_``; likewise ``pen_`` for the real pen digits (read with networks that never saw their
+    writers, :meth:`knn.spaces.Space.trained_without`) and ``other_`` (with
     ``other_alphabet``) for the non-digits, when their files are given (:func:`knn.pen.find_pendigits`,
     :func:`knn.omniglot.find_omniglot`). The files are read only when the table is not on disk yet."""
     from knn.evaluate import evaluate_mnist, evaluate_omniglot, evaluate_pen
     from knn.omniglot import load_omniglot
     from knn.pen import load_pendigits
 
+    unseen = refs.space.trained_without(None)  # the pen writers are read with networks that never saw them
     settings = dict(space=refs.space.identity(), metric=refs.index.metric, n_train=refs.n_train,
                     data=checksum or data_checksum(mnist), pen=_file_checksum(pen_file),
+                    pen_space=unseen.identity() if pen_file else None,
                     other=_file_checksum(omniglot_file), version=conformal.VERSION)
     parts = 1 + bool(pen_file) + bool(omniglot_file)
 
@@ -112,7 +115,8 @@ def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_file
         e = evaluate_mnist(refs, mnist, progress=step(0))
         out = dict(mnist_p=e.p_values, mnist_likeness=e.likeness, mnist_truth=mnist.test_labels[e.test_rows])
         if pen_file:
-            p = evaluate_pen(refs, load_pendigits(str(Path(pen_file).parent)), progress=step(1))
+            pen_refs = refs if unseen is refs.space else build(mnist, unseen, refs.index.metric, refs.n_train)
+            p = evaluate_pen(pen_refs, load_pendigits(str(Path(pen_file).parent)), progress=step(1))
             out.update(pen_p=p.p_values, pen_likeness=p.likeness, pen_truth=p.labels)
         if omniglot_file:
             o = evaluate_omniglot(refs, load_omniglot(str(Path(omniglot_file).parent)), progress=step(parts - 1))

@@ -148,6 +148,7 @@ def test_train_writes_weights_the_space_can_use(tmp_path, capsys):
     assert [int(m["seed"]) for m in learned.split(w)] == [0, 1]  # one seed per member
     assert [float(m["clean"]) for m in learned.split(w)] == [m.clean for m in learned.MEMBERS]
     assert learned.Embedder(w).dim == 2 * learned.FEATURES
+    assert learned.never_saw(out) is None  # trained on MNIST alone: no pen writer seen
 
 
 # ---- argument errors: one line each, before any data is read (the fast tier) ----
@@ -161,6 +162,7 @@ def test_train_writes_weights_the_space_can_use(tmp_path, capsys):
     (("bench", "--single", "-1"), "--single must be at least 1; got -1"),
     (("train", "--epochs", "0"), "--epochs must be at least 1; got 0"),
     (("train", "--train", "100"), "--train must be at least 128 (one batch); got 100"),
+    (("train", "--without", "writer 3"), "--without must list writer numbers such as '21-30' or '1,4,7'; got 'writer 3'"),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, args, text):
     assert_one_line_error(in_process(capsys, *args), text)

@@ -150,3 +150,17 @@ def test_writers_can_be_held_out_of_the_index(synthetic, local, monkeypatch):
     monkeypatch.setenv("PENDIGITS_HOLD_OUT", "writer 3")
     refs = references.build(synthetic, space, pen="default", pen_data=local)
     assert refs.writers is None and "must list writer numbers such as '21-30'" in refs.note
+
+
+def test_held_out_writers_are_read_with_networks_that_never_saw_them(monkeypatch):
+    from knn import learned
+
+    assert spaces.LEARNED.weights_file == learned.WEIGHTS_FILE and spaces.LEARNED.never_saw() == frozenset()
+    monkeypatch.setenv("PENDIGITS_HOLD_OUT", "21-30")  # writers of every fold: the networks trained on MNIST alone
+    assert spaces.LEARNED.weights_file.name == "mnist.npz" and spaces.LEARNED.never_saw() is None
+    monkeypatch.setenv("PENDIGITS_HOLD_OUT", "4, 28")
+    assert spaces.LEARNED.weights_file.name == "held-out-1-of-3.npz"
+    monkeypatch.setenv("PENDIGITS_HOLD_OUT", "writer 3")  # malformed: the index holds no pen digit at all
+    assert spaces.LEARNED.weights_file == learned.WEIGHTS_FILE
+    assert spaces.LEARNED.trained_without({2}).never_saw() == frozenset(range(2, 31, 3))
+    assert spaces.NONE.trained_without({2}) is spaces.NONE and spaces.NONE.never_saw() is None

@@ -102,5 +102,9 @@ def test_nested_folds_choose_on_other_writers_than_they_measure(synthetic, pen):
         best = max(inner.values())
         name = setting_name(chosen["k"], chosen["copies"])
         assert inner[name] == best and list(inner).index(name) == list(inner.values()).index(best)
+    for s in e.steps:  # no network learned from the writers measured, nor from the outer fold
+        assert s["networks_never_saw"] is None or s["outer"] | s["measured"] <= s["networks_never_saw"]
+    outer_steps = [s for s in e.steps if s["measured"] == s["outer"]]  # networks that learned from the others
+    assert [s["networks_never_saw"] for s in outer_steps] == [frozenset(range(f, 31, 3)) for f in (1, 2, 3)]
     assert 0 <= e.low <= e.mean <= e.high <= 1 and set(e.by_width) == {8, 12, 16, 20, 24, 32, 40}
     assert json.dumps(e.summary())  # plain JSON: the writer sets as sorted lists

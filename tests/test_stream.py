@@ -87,6 +87,7 @@ def test_the_worth_is_chosen_on_other_writers_than_are_streamed(synthetic, pen):
         for s in choosing:
             assert not outer & (s["measured"] | s["index"]) and not s["measured"] & s["index"]
             assert s["measured"] | s["index"] == everyone - outer
+            assert s["networks_never_saw"] is None  # pixels: nothing learned from anyone
         assert [s["index"] for s in e.steps if s["outer"] == outer and s["measured"] == outer] == [everyone - outer]
         assert chosen in WORTHS and inner[chosen] == max(inner.values())
         assert min(w for w in WORTHS if inner[w] == inner[chosen]) == chosen  # a tie goes to the smallest
