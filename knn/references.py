@@ -139,13 +139,13 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
     copies = None if with_pen and space.copies_stand_in_for_pen else space.copies(images, mnist.train_labels[rows])
     numbers, kinds = rows, np.zeros(len(rows), np.int8)
     extra = np.zeros((0, SIDE, SIDE), np.uint8)
+    vectors = space.index_vectors(images)  # each part on its own: indexes that share the digits share their pass
     if copies is not None:
         extra = copies.pictures
-        images = np.concatenate([images, extra])
+        vectors = np.concatenate([vectors, space.index_vectors(extra)])
         numbers = np.concatenate([rows, rows[copies.sources]])
         kinds = np.concatenate([kinds, copies.kinds])
     labels = mnist.train_labels[numbers].astype(np.int64)
-    vectors = space.index_vectors(images)
     writers = None
     if pen is not None and len(pen.labels):
         vectors = np.concatenate([vectors, space.index_vectors(pen.pictures)])
@@ -153,7 +153,7 @@ def build(mnist: Mnist, space="default", metric: str = "l1", n_train: Optional[i
         numbers = np.concatenate([numbers, PEN_BASE + pen.positions])
         kinds = np.concatenate([kinds, np.full(len(pen.labels), KINDS.index(PEN), np.int8)])
         labels = np.concatenate([labels, pen.labels.astype(np.int64)])
-        writers = np.concatenate([np.zeros(len(images), np.int16), pen.writers.astype(np.int16)])
+        writers = np.concatenate([np.zeros(len(vectors) - len(pen.labels), np.int16), pen.writers.astype(np.int16)])
     index = Index(vectors, labels, metric=metric)
     return References(space=space, index=index, numbers=numbers, kinds=kinds, base=mnist.train_images,
                       extra=extra, n_train=len(rows), writers=writers, note=note)
