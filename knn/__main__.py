@@ -16,7 +16,7 @@ if "--verbose" in sys.argv[1:]:  # before TensorFlow loads: let its start-up lin
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 from knn import spaces  # noqa: E402
-from knn.conformal import LEVEL, check_level  # noqa: E402
+from knn.conformal import LEVEL, SET_ASIDE, check_level  # noqa: E402
 from knn.data import DataError, load_mnist  # noqa: E402
 from knn.engine import METRICS, VOTING  # noqa: E402
 from knn.evaluate import NUMBERS  # noqa: E402
@@ -356,6 +356,8 @@ def cmd_train(a) -> int:
         raise ValueError(f"--epochs must be at least 1; got {a.epochs}")
     if a.train is not None and a.train < 128:
         raise ValueError(f"--train must be at least 128 (one batch); got {a.train}")
+    if a.calibration is not None and a.calibration < 0:
+        raise ValueError(f"--calibration must be at least 0; got {a.calibration}")
     held = set()
     if a.without:
         from knn.pen import writers_of
@@ -366,6 +368,11 @@ def cmd_train(a) -> int:
             raise ValueError(f"--without must list writer numbers such as '21-30' or '1,4,7'; got {a.without!r}") from None
     mnist = load_mnist(a.data)
     rows = subset(len(mnist.train_labels), a.train, a.seed)
+    aside = min(SET_ASIDE, len(rows) // 10) if a.calibration is None else a.calibration
+    if aside > len(rows) - 128:
+        raise ValueError(f"--calibration must leave 128 digits to train on: at most {len(rows) - 128}; got {aside}")
+    kept = rows[subset(len(rows), aside, a.seed)] if aside else rows[:0]
+    rows = np.setdiff1d(rows, kept)
     images, labels = mnist.train_images[rows], mnist.train_labels[rows]
     if a.pen or a.without:
         from knn.pen import load_pendigits, pen_pictures
@@ -384,11 +391,13 @@ def cmd_train(a) -> int:
         weights = learned.train_members(images, labels.astype(np.int64), a.epochs, a.seed, progress=update)
     finally:
         bar.close()
-    weights.update(pen=np.bool_(bool(a.pen or a.without)), held_out=np.array(sorted(held), np.int64))
+    weights.update(pen=np.bool_(bool(a.pen or a.without)), held_out=np.array(sorted(held), np.int64),
+                   calibration=kept.astype(np.int32))
     path = learned.save(weights, a.out or learned.WEIGHTS_FILE)
     net = learned.Embedder(weights)
     acc = float((net.classify(mnist.test_images) == mnist.test_labels).mean())
-    print(f"trained {len(net.networks)} networks, {a.epochs} epochs each, on {len(labels)} digits in "
+    print(f"trained {len(net.networks)} networks, {a.epochs} epochs each, on {len(labels)} digits "
+          f"({len(kept)} MNIST training digits set aside to calibrate the certainty) in "
           f"{time.perf_counter() - start:.0f} s; their own softmax's test accuracy {acc:.2%}; "
           f"weights: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
@@ -446,6 +455,9 @@ def main(argv=None) -> int:
     tr.add_argument("--epochs", type=int, default=6, help="passes over the training digits, per network (the committed weights: 6)")
     tr.add_argument("--seed", type=int, default=0, help="seed for the initial weights, shuffles and augmentation (network i: seed + i)")
     tr.add_argument("--train", type=int, default=None, help="train on a seeded subset of this many digits (default: all)")
+    tr.add_argument("--calibration", type=int, default=None, metavar="N", help="set this many seeded MNIST "
+                    f"training digits aside, unlearned: the certainty is calibrated on them (default: {SET_ASIDE:,}, "
+                    "or a tenth of --train when that is fewer)")
     tr.add_argument("--pen", action="store_true", help="also train on every real pen digit, drawn on the canvas as "
                     "the index holds them (the shipped weights: yes)")
     tr.add_argument("--without", metavar="WRITERS", help="with --pen, leave these writers' digits out ('1-10', "

@@ -111,6 +111,11 @@ class Space:
         """The pen writers this space learned nothing from: None for every one (a pixel space learns nothing)."""
         return None
 
+    def unlearned(self) -> Optional[np.ndarray]:
+        """MNIST training rows this space's reading set aside and never learned from, to calibrate certainty
+        on (:func:`knn.conformal.calibrate`); None when it learned from every training digit or from none."""
+        return None
+
     def grid(self, vector: np.ndarray) -> np.ndarray:
         """A vector as a rectangle to look at: 784 pixels as 28x28 (learned features: see LearnedSpace)."""
         v = np.asarray(vector).reshape(-1)
@@ -185,6 +190,9 @@ class LearnedSpace(Space):
 
     def never_saw(self):
         return learned.never_saw(self.weights_file)
+
+    def unlearned(self):
+        return learned.set_aside(self.weights_file)
 
     def encode(self, seen):
         return learned.embedder(self.weights_file)(seen)

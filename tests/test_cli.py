@@ -141,8 +141,13 @@ def test_train_writes_weights_the_space_can_use(tmp_path, capsys):
     out = tmp_path / "w.npz"
     r = in_process(capsys, "train", "--train", "512", "--epochs", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "trained 2 networks, 1 epochs each, on 512 digits" in r.stdout and str(out) in r.stdout
+    assert ("trained 2 networks, 1 epochs each, on 461 digits (51 MNIST training digits set aside to calibrate "
+            "the certainty)") in r.stdout and str(out) in r.stdout
     from knn import learned
+    from knn.data import subset
+
+    aside = learned.set_aside(out)  # a tenth of the 512, never learned: the certainty is calibrated on them
+    assert len(aside) == 51 and set(aside) <= set(subset(60000, 512, 0))
 
     w = learned.load(out)
     assert [int(m["seed"]) for m in learned.split(w)] == [0, 1]  # one seed per member
@@ -162,6 +167,7 @@ def test_train_writes_weights_the_space_can_use(tmp_path, capsys):
     (("bench", "--single", "-1"), "--single must be at least 1; got -1"),
     (("train", "--epochs", "0"), "--epochs must be at least 1; got 0"),
     (("train", "--train", "100"), "--train must be at least 128 (one batch); got 100"),
+    (("train", "--calibration", "-1"), "--calibration must be at least 0; got -1"),
     (("train", "--without", "writer 3"), "--without must list writer numbers such as '21-30' or '1,4,7'; got 'writer 3'"),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, args, text):

@@ -37,6 +37,21 @@ def test_calibration_is_leave_one_out(synthetic):
     assert calibrate(refs, n=refs.n_train) is cal  # once per References
 
 
+def test_calibration_keeps_to_digits_the_space_never_learned(synthetic, monkeypatch):
+    refs = references.build(synthetic, "thicken")
+    aside = np.arange(0, refs.n_train, 3)  # training rows its reading "never learned" (a network's set-aside)
+    monkeypatch.setattr(type(refs.space), "unlearned", lambda self: aside)
+    monkeypatch.setattr(conformal, "MIN_UNLEARNED", 100)
+    cal = calibrate(refs, n=1000)  # asks for more than there are: every set-aside digit, and only those
+    k, label = refs.space.default_k, []
+    for j in aside:
+        d, pos = brute_neighbours(refs, j, conformal.REACH)
+        label.append(label_scores(d[None], refs.labels[pos][None], k)[0, refs.labels[j]])
+    assert len(cal) == len(aside) and np.allclose(cal.label, np.sort(label))
+    monkeypatch.setattr(conformal, "MIN_UNLEARNED", len(aside) + 1)  # too few set aside: every training digit
+    assert len(calibrate(references.build(synthetic, "thicken"), n=1000)) == refs.n_train
+
+
 def test_prediction_sets_cover_their_level_on_a_seeded_split():
     """Calibration digits and test digits from the same generator: the sets hold the label as often as promised."""
     from knn.evaluate import evaluate_mnist
