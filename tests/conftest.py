@@ -17,7 +17,7 @@ import knn  # noqa: F401  (first: it sets TensorFlow's log level before anything
 import numpy as np
 import pytest
 
-from helpers import mnist_dir, synthetic_mnist
+from helpers import HOLD_OUT, mnist_dir, synthetic_mnist
 
 DATA_FIXTURES = {"mnist", "full_index", "eval_cache"}
 
@@ -127,6 +127,9 @@ def eval_cache():
     digit under four settings); every later visit reads them from disk. The
     work starts in a process of its own as soon as the suite is collected,
     so it runs beside the tests that come before the first one needing it.
+    It is done as the browser tests' servers run, with the pen writers they
+    draw (helpers.HOLD_OUT) held out, and from here on the tests in this
+    process run that way too: the modules that need this fixture run last.
     """
     import streamlit as st
 
@@ -134,6 +137,7 @@ def eval_cache():
     if job.wait() != 0:
         pytest.fail(f"computing the Evaluate page's tables failed:\n{Path(log).read_text()[-4000:]}")
     os.environ["KNN_CACHE"] = str(folder)
+    os.environ["PENDIGITS_HOLD_OUT"] = HOLD_OUT
     st.cache_resource.clear()  # later tests start from the disk cache, like a fresh server
     return folder
 

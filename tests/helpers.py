@@ -217,16 +217,17 @@ def ready(pg, timeout: float = 240) -> None:
 
 
 def make_eval_cache(folder: str) -> None:
-    """Fill ``folder`` (a KNN_CACHE holding the references' caches) with what the browser tests' servers read:
-    the Evaluate page's tables (its first visit, through AppTest) and the references of the shipped setting
-    less the pen writers they hold out (HOLD_OUT). Run in a process of its own (conftest.eval_cache)."""
+    """Fill ``folder`` (a KNN_CACHE holding the references' caches) with what the browser tests' servers read,
+    with the pen writers they hold out (HOLD_OUT) out of the index and read by networks that never saw them:
+    the Evaluate page's tables (its first visit, through AppTest) and the Draw page's references. Run in a
+    process of its own (conftest.eval_cache)."""
     os.environ["KNN_CACHE"] = folder
+    os.environ["PENDIGITS_HOLD_OUT"] = HOLD_OUT
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / EVALUATE_PAGE), default_timeout=1200).run()
     if at.exception:
         raise SystemExit(f"the Evaluate page failed: {at.exception}")
-    os.environ["PENDIGITS_HOLD_OUT"] = HOLD_OUT
     from ui import resources
 
     resources.build_references(*resources.DEFAULT)
