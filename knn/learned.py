@@ -298,21 +298,12 @@ def set_aside(path=None) -> Optional[np.ndarray]:
     """The MNIST training rows a weights file's networks (default: WEIGHTS_FILE) were trained without, set
     aside to calibrate their certainty on digits they never learned ("calibration"); None if it names none."""
     path = Path(path or WEIGHTS_FILE)
-    return _set_aside(str(path), fingerprint(path))
-
-
-@functools.lru_cache(maxsize=8)
-def _set_aside(path: str, _fingerprint: str) -> Optional[np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
             rows = f["calibration"] if "calibration" in f.files else None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise _unreadable(path, e) from None
-    if rows is None or not len(rows):
-        return None
-    rows = np.sort(rows.astype(np.int64))
-    rows.flags.writeable = False
-    return rows
+    return np.sort(rows.astype(np.int64)) if rows is not None and len(rows) else None
 
 
 def weights_without(writers=frozenset(), folder=None) -> Path:
