@@ -66,7 +66,8 @@ class Space:
     values: str  # what one number of a vector is, plural: "pixels", "learned features"
     gallery_note: str  # what the gallery's pictures and distances are
     grid_note: str = ""  # where value i sits in :meth:`grid`, where that is not plain to see
-    calibration: int = 10_000  # training digits left out one at a time to calibrate certainty (knn.conformal)
+    calibration: int = 10_000  # at most this many training digits left out one at a time to calibrate certainty
+    # (knn.conformal; the shipped networks: the 5,000 they never learned)
     pen_references: bool = False  # its index holds real pen digits by default (knn.pen.references)
     copies_stand_in_for_pen: bool = False  # its copies join only an index without real pen digits
 
