@@ -9,6 +9,12 @@ from helpers import APP, captions, non_digit, png_of, prediction, upload
 
 @pytest.fixture
 def app():
+    """The Draw page once it answers from the full index. Where the references' cache is empty, a fresh server
+    answers from a first index while it builds the full one (ui.warmup): these tests are about the page
+    then, as the browser tests are (helpers.ready)."""
+    from ui import warmup
+
+    warmup.get().wait_full()
     return AppTest.from_file(APP, default_timeout=600).run()
 
 
