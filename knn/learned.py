@@ -281,28 +281,29 @@ def fingerprint(path=None) -> str:
         raise _unreadable(path, e) from None
 
 
-def never_saw(path=None) -> Optional[frozenset]:
-    """The pen writers a weights file (default: WEIGHTS_FILE) was trained without: those its "held_out" lists
-    when it learned from pen digits ("pen" true), None when it learned from none (it never saw any writer)."""
+def _record(path, *names: str) -> dict:
+    """Some of the arrays a weights file (default: WEIGHTS_FILE) holds about its training, by name: those it has."""
     path = Path(path or WEIGHTS_FILE)
     try:
         with np.load(path, allow_pickle=False) as f:
-            if "pen" not in f.files or not bool(f["pen"]):
-                return None
-            return frozenset(int(w) for w in (f["held_out"] if "held_out" in f.files else ()))
+            return {n: f[n] for n in names if n in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise _unreadable(path, e) from None
+
+
+def never_saw(path=None) -> Optional[frozenset]:
+    """The pen writers a weights file (default: WEIGHTS_FILE) was trained without: those its "held_out" lists
+    when it learned from pen digits ("pen" true), None when it learned from none (it never saw any writer)."""
+    r = _record(path, "pen", "held_out")
+    if not bool(r.get("pen", False)):
+        return None
+    return frozenset(int(w) for w in r.get("held_out", ()))
 
 
 def set_aside(path=None) -> Optional[np.ndarray]:
     """The MNIST training rows a weights file's networks (default: WEIGHTS_FILE) were trained without, set
     aside to calibrate their certainty on digits they never learned ("calibration"); None if it names none."""
-    path = Path(path or WEIGHTS_FILE)
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            rows = f["calibration"] if "calibration" in f.files else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise _unreadable(path, e) from None
+    rows = _record(path, "calibration").get("calibration")
     return np.sort(rows.astype(np.int64)) if rows is not None and len(rows) else None
 
 
