@@ -23,9 +23,9 @@ def unsure(mnist):
     """The first MNIST test digit after rows 0 and 1 that the shipped references read right, as a digit,
     though its 25 nearest hold another digit: one the controls can move and a correction can overrule."""
     from knn.answer import answer
-    from knn.references import build
+    from ui import warmup
 
-    refs = build(mnist, pen="default")  # the page's references, from the disk cache the page fills
+    refs = warmup.get().wait_full()  # the page's own references, as the app fixture waits for them
     for row in range(2, len(mnist.test_labels)):
         a = answer(refs, mnist.test_images[row], k=25)
         if (a.prediction == mnist.test_labels[row] and not a.certainty.not_a_digit
