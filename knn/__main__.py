@@ -16,6 +16,7 @@ if "--verbose" in sys.argv[1:]:  # before TensorFlow loads: let its start-up lin
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 from knn import spaces  # noqa: E402
+from knn.answer import OWN_RADIUS  # noqa: E402
 from knn.conformal import LEVEL, SET_ASIDE, check_level  # noqa: E402
 from knn.data import DataError, load_mnist  # noqa: E402
 from knn.engine import METRICS, VOTING  # noqa: E402
@@ -165,7 +166,7 @@ def _evaluate_nested(a, mnist, digits) -> int:
 
 
 def _evaluate_stream(a, mnist, digits) -> int:
-    """``evaluate --set pen --folds F --stream``: writers teaching every miss at once, on nested folds."""
+    """``evaluate --set pen --folds F --stream``: writers correcting every miss at once, on nested folds."""
     from knn.stream import evaluate_stream
 
     e = evaluate_stream(mnist, digits, a.folds, a.space, a.metric, k=a.k, seed=a.seed, voting=a.voting,
@@ -174,16 +175,18 @@ def _evaluate_stream(a, mnist, digits) -> int:
         print(json.dumps(e.summary()))
         return 0
     print(f"real pen digits as streams, {a.folds} nested writer-disjoint folds (each writer draws all their digits "
-          f"once, every misread one taught at once; its vote's worth chosen on the other writers' streams): "
+          f"once, every misread one corrected at once and every other kept as read; the radius within which "
+          f"their nearest own digit decides chosen on the other writers' streams): "
           f"{e.mean:.2%} read right (never taught: {e.untaught:.2%}); {e.n} digits by {e.writers} writers; "
           f"k={e.k}, space={e.space}; {e.seconds:.0f} s")
-    for f, (writers, worth, inner, acc) in enumerate(zip(e.folds, e.chosen, e.inner, e.accuracy), 1):
-        print(f"  fold {f}: writers {', '.join(map(str, writers))}: chose worth {worth} (inner {inner[worth]:.2%}); "
-              f"{acc:.2%}")
+    for f, (writers, radius, inner, acc) in enumerate(zip(e.folds, e.chosen, e.inner, e.accuracy), 1):
+        print(f"  fold {f}: writers {', '.join(map(str, writers))}: chose radius {radius:g} "
+              f"(inner {inner[radius]:.2%}); {acc:.2%}")
     print(f"  corrections: {e.corrections_per_writer:.2f} per writer ({e.corrections_per_50:.2f} per 50 digits; "
           f"at most {e.most_corrections} by one writer)")
-    print(f"  the {e.not_yet_taught[2]} digits of a class their writer had not taught yet: {e.not_yet_taught[0]:.2%} "
-          f"(never taught: {e.not_yet_taught[1]:.2%}); read right only with teaching {e.fixed}, only without {e.broke}")
+    print(f"  the {e.not_yet_taught[2]} digits of a class their writer had not corrected yet: "
+          f"{e.not_yet_taught[0]:.2%} (never taught: {e.not_yet_taught[1]:.2%}); read right only with their own "
+          f"digits {e.fixed}, only without {e.broke}")
     print(f"  prediction sets at {e.level:.0%} holding the truth: {e.coverage[0]:.2%} (never taught: {e.coverage[1]:.2%})")
     print("  by pen width (stream, never taught): " + ", ".join(f"{w} px {s:.1%} ({u:.1%})"
                                                            for w, (s, u) in e.by_width.items()))
@@ -293,6 +296,9 @@ def cmd_predict(a) -> int:
         votes = ", ".join(f"{d}: {v:.0%}" for d, v in enumerate(r["votes"]) if v)
         print(f"{r['file']}: {r['prediction']}   (votes {votes})")
         digits = " or ".join(map(str, r["prediction_set"])) or "none"
+        if r["decided_by"] is not None:
+            print(f"    decided by yours #{r['decided_by']['index'] + 1} (a {r['decided_by']['label']}, distance "
+                  f"{r['decided_by']['distance']:g}); the {len(r['neighbours'])} nearest shared references voted as above")
         print(f"    at {r['level']:.0%}: {digits}; credibility {r['credibility']:.1%}, confidence {r['confidence']:.1%}"
               + ("; this does not look like a digit" if r["not_a_digit"] else ""))
         if len(r["parts"]) > 1:
@@ -431,15 +437,15 @@ def main(argv=None) -> int:
     ev.add_argument("--nested", action="store_true", help="with --set pen --folds F: choose k and the styled copies "
                     "for each fold on the other writers alone (inner folds), then measure the fold once")
     ev.add_argument("--stream", action="store_true", help="with --set pen --folds F: every writer draws all their "
-                    "digits once, each misread one taught at once, as one tap on the page does; the taught digits' "
-                    "worth as votes is chosen on nested folds")
+                    "digits once, each misread one corrected at once (one tap on the page) and every other kept as "
+                    "read (the page's Clear); the radius within which their own digits decide is chosen on nested folds")
     ev.add_argument("--errors", metavar="PNG", help="with --set drawn, pen or scans: save the misread pictures as one picture")
     pr = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     _common(pr)
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     pr.add_argument("--taught", metavar="DIR", help="the writer's own digits, a folder per digit (DIR/0/ to DIR/9/) "
-                    "of pictures, searched beside the shared references; each among the k nearest counts as many "
-                    "votes as the page gives a digit a visitor corrected")
+                    "of pictures, searched beside the shared references: the nearest of them decides within "
+                    f"{OWN_RADIUS:g}x the distance of the k-th nearest shared reference, as a visitor's own do on the page")
     _pen_data(pr)
     be = sub.add_parser("bench", help="speed, memory and exactness next to NumPy, scikit-learn and faiss",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -29,7 +29,8 @@ from knn.references import References
 from knn.spaces import Space
 
 MAX_K = 25  # the page's largest k: the vote is shown for every k up to it
-OWN_WORTH = 7  # votes a visitor's own taught digit among the k nearest is worth (chosen on writer folds: docs/corrections.md)
+OWN_RADIUS = 2.0  # a visitor's nearest own digit decides within this many times the k-th nearest reference's
+# distance (chosen on nested writer folds: docs/corrections.md)
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ class Answer:
     shares: np.ndarray  # (10,) vote shares
     neighbours: tuple  # the k nearest references, Neighbour records, nearest first
     others: tuple  # the nearest reference of every other digit, Neighbour records, nearest first
-    by_k: tuple  # the vote's winner for k = 1, 2, ... up to MAX_K (or as many references as there are)
+    by_k: tuple  # the answer for k = 1, 2, ... up to MAX_K (or as many references as there are)
     certainty: Certainty  # conformal p-values, credibility, confidence, digit-likeness
     seconds: float  # vectors (learned features or deskew), search, vote and certainty
+    decided_by: Optional[object] = None  # the visitor's own digit (a Neighbour) that decided, if one did
 
     @property
     def distances(self) -> np.ndarray:
@@ -73,32 +75,62 @@ class Answer:
         return other.distance - (own[0] if own else self.neighbours[0].distance)
 
 
-def search(found: list, queries: np.ndarray, n: int, own_worth: float = None) -> tuple:
+def search(found: list, queries: np.ndarray, n: int) -> tuple:
     """Search the shared references and, if given, a visitor's taught digits: ``found`` is [refs] or
     [refs, taught]. Both lists of each query's nearest are merged by distance, a shared reference first
     on equal distance, then by position. Returns (b, m) arrays of the merged lists: distances, labels,
-    which References (0 shared, 1 taught), position in it, and each one's worth as a vote (the
-    visitor's own digits ``own_worth``, every other reference 1)."""
-    own_worth = OWN_WORTH if own_worth is None else own_worth
+    which References (0 shared, 1 taught), position in it, and whether each is the visitor's own (★;
+    a digit taught to their whole room, ☆, is not)."""
     parts = []
     for j, r in enumerate(found):
         d, p, y = r.index.neighbours(queries, min(n, len(r)) if j else n)  # the shared index checks n
-        worth = np.where(r.kinds[p] == KINDS.index(TAUGHT), own_worth, 1.0) if j else np.ones(p.shape)
-        parts.append((d, y, np.full(p.shape, j), p, worth))
-    dist, lab, which, pos, worth = (np.concatenate(a, 1) for a in zip(*parts))
+        own = r.kinds[p] == KINDS.index(TAUGHT) if j else np.zeros(p.shape, bool)
+        parts.append((d, y, np.full(p.shape, j), p, own))
+    dist, lab, which, pos, own = (np.concatenate(a, 1) for a in zip(*parts))
     order = np.lexsort((pos, which, dist))  # each row: by distance, the shared references first, then by position
-    return tuple(np.take_along_axis(a, order, 1) for a in (dist, lab, which, pos, worth))
+    return tuple(np.take_along_axis(a, order, 1) for a in (dist, lab, which, pos, own))
+
+
+def decide(distances, labels, own, k: int, voting: str = "uniform", radius: float = OWN_RADIUS) -> tuple:
+    """The answer with a visitor's own digits, from one query's merged neighbours, nearest first (m,), ``own``
+    marking the visitor's own: (prediction, the vote's shares (10,), position of the own digit that decided,
+    or -1).
+
+    The k nearest other references vote (:func:`knn.engine.vote`); but when the visitor's nearest own digit
+    lies within ``radius`` times the distance of the k-th of them, that digit decides."""
+    if not radius >= 0:
+        raise ValueError(f"radius must be a distance ratio >= 0; got {radius}")
+    d, y, own = np.asarray(distances, np.float64), np.asarray(labels, np.int64), np.asarray(own, bool)
+    others = np.flatnonzero(~own)[:k]
+    said, shares = vote(y[None, others], d[None, others], voting)
+    mine = np.flatnonzero(own)
+    if len(mine) and len(others) and d[mine[0]] <= radius * d[others[-1]]:
+        return int(y[mine[0]]), shares[0], int(mine[0])
+    return int(said[0]), shares[0], -1
+
+
+def decide_by_k(distances, labels, own, m: int, voting: str = "uniform", radius: float = OWN_RADIUS) -> np.ndarray:
+    """:func:`decide`'s prediction for k = 1, 2, ... up to m (or as many other references as there are)."""
+    d, y, own = np.asarray(distances, np.float64), np.asarray(labels, np.int64), np.asarray(own, bool)
+    others = np.flatnonzero(~own)[:m]
+    said = vote_by_k(y[others], d[others], voting)
+    mine = np.flatnonzero(own)
+    if len(mine):
+        said = np.where(d[mine[0]] <= radius * d[others], y[mine[0]], said)
+    return said
 
 
 def answer(refs: References, picture, k: Optional[int] = None, voting: str = "uniform",
            taught: Optional[References] = None, reach: int = REACH,
-           calibration: Optional[Calibration] = None, own_worth: float = None) -> Answer:
+           calibration: Optional[Calibration] = None, radius: float = OWN_RADIUS) -> Answer:
     """Read one picture, search, vote, and say how sure the answer is.
 
     ``k`` defaults to the space's own. ``taught`` (see
     :func:`knn.references.taught`) is searched next to ``refs`` and the two
-    merged by distance (:func:`search`); among the k nearest, a digit the
-    visitor taught counts ``own_worth`` votes (:data:`OWN_WORTH`).
+    merged by distance (:func:`search`); the visitor's nearest own digit
+    decides when it lies within ``radius`` times the distance of the k-th
+    nearest other reference (:func:`decide`), and the answer's neighbours
+    are the k nearest others that voted, ``decided_by`` that digit.
     The certainty (:mod:`knn.conformal`) looks at the ``reach`` nearest,
     against ``calibration`` (by default :func:`knn.conformal.calibrate` of
     ``refs``). Raises ImageError for pictures with no digit and ValueError
@@ -113,11 +145,10 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     query = space.encode(image[None])[0]
     n = max(k, min(reach, len(refs)))  # the shared index checks k against its size
     found = [refs] if taught is None or not len(taught) else [refs, taught]
-    dist_all, lab_all, which_all, pos_all, worth_all = (a[0] for a in search(found, query[None], n, own_worth))
-    dist, lab, which, pos, worth = dist_all[:n], lab_all[:n], which_all[:n], pos_all[:n], worth_all[:n]
-    k = min(k, len(dist))
-    labels, shares = vote(lab[None, :k], dist[None, :k], voting, worth[None, :k])
-    pred = int(labels[0])
+    dist_all, lab_all, which_all, pos_all, own_all = (a[0] for a in search(found, query[None], n))
+    dist, lab, which, pos = dist_all[:n], lab_all[:n], which_all[:n], pos_all[:n]
+    pred, shares, decider = decide(dist_all, lab_all, own_all, k, voting, radius)
+    voters = np.flatnonzero(~own_all)[:k]
     straight = np.empty((len(pos), SIDE, SIDE), np.uint8)  # the neighbours' deskewed pictures
     for w, r in enumerate(found):
         straight[which == w] = r.deskewed(pos[which == w])
@@ -137,11 +168,15 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
             others += refs_w.neighbours([d for d, _ in mine], [p for _, p in mine])
     others.sort(key=lambda nb: (nb.distance, nb.label))
     seconds = time.perf_counter() - start
-    neighbours = [found[which[j]].neighbours(dist[j:j + 1], pos[j:j + 1])[0] for j in range(k)]
+
+    def record(j):
+        return found[which_all[j]].neighbours(dist_all[j:j + 1], pos_all[j:j + 1])[0]
+
+    by_k = decide_by_k(dist_all, lab_all, own_all, MAX_K, voting, radius)
     return Answer(space=space, metric=refs.index.metric, steps=steps, image=image,
-                  query=query, prediction=pred, shares=shares[0], neighbours=tuple(neighbours),
-                  others=tuple(others), by_k=tuple(int(w) for w in vote_by_k(lab[:MAX_K], dist[:MAX_K], voting, worth[:MAX_K])),
-                  certainty=certainty, seconds=seconds)
+                  query=query, prediction=pred, shares=shares, neighbours=tuple(record(j) for j in voters),
+                  others=tuple(others), by_k=tuple(int(w) for w in by_k), certainty=certainty, seconds=seconds,
+                  decided_by=record(decider) if decider >= 0 else None)
 
 
 def predict_files(refs: References, paths, k: Optional[int] = None, voting: str = "uniform",
@@ -149,7 +184,7 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
     """Classify picture files in one batch; one dict per file, in order.
 
     ``taught``: a writer's own digits (:func:`read_taught`), searched and
-    weighed as :func:`answer` does.
+    weighed as :func:`answer` does (a ``"decided_by"`` neighbour where one decided, else null).
 
     A file that cannot be read gets ``{"file", "error"}``; the others
     ``{"file", "prediction", "votes", "neighbours"}`` for the whole picture
@@ -189,19 +224,24 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
     if queries:
         n = max(k, min(reach, len(refs)))
         found = [refs] if taught is None or not len(taught) else [refs, taught]
-        dist, nlabels, which, pos, worth = (a[:, :n] for a in search(found, space.vectors(np.stack(queries)), n))
-        labels, shares = vote(nlabels[:, :k], dist[:, :k], voting, worth[:, :k])
+        dist_all, lab_all, which_all, pos_all, own_all = search(found, space.vectors(np.stack(queries)), n)
+        dist, nlabels, which, pos = (a[:, :n] for a in (dist_all, lab_all, which_all, pos_all))
+        decided = [decide(*row, k, voting) for row in zip(dist_all, lab_all, own_all)]
         straight = np.empty(pos.shape + (SIDE, SIDE), np.uint8)
         for w, r in enumerate(found):
             straight[which == w] = r.deskewed(pos[which == w])
         certain = calibration.assess(dist, nlabels, np.stack(queries), straight)
         read = {}
+
+        def record(j, i):
+            return found[which_all[j, i]].neighbours(dist_all[j, i:i + 1], pos_all[j, i:i + 1])[0].to_json()
+
         for j, (row, part) in enumerate(owner):
+            said, shares, decider = decided[j]
             read[row, part] = dict(
-                prediction=int(labels[j]), votes=[round(float(v), 4) for v in shares[j]],
-                neighbours=[found[which[j, i]].neighbours(dist[j, i:i + 1], pos[j, i:i + 1])[0].to_json()
-                            for i in range(k)],
-                **certain[j].to_json(level))
+                prediction=said, votes=[round(float(v), 4) for v in shares],
+                neighbours=[record(j, i) for i in np.flatnonzero(~own_all[j])[:k]],
+                decided_by=record(j, decider) if decider >= 0 else None, **certain[j].to_json(level))
         for row, found in boxes.items():
             results[row].update(read[row, None])
             each = [read[row, None]] if len(found) == 1 else [read[row, j] for j in range(len(found))]
@@ -237,7 +277,7 @@ def read_taught(space, metric: str, folder) -> References:
     return taught(space.name, metric, space.encode(images), labels, images)
 
 
-PART_FIELDS = ("prediction", "votes", "not_a_digit", "prediction_set", "neighbours")  # what predict gives per digit
+PART_FIELDS = ("prediction", "votes", "not_a_digit", "prediction_set", "neighbours", "decided_by")  # what predict gives per digit
 
 
 def neighbours_csv(ans: Answer) -> str:

@@ -499,28 +499,24 @@ def _weights(distances: np.ndarray, voting: str) -> np.ndarray:
     return np.ones(distances.shape) if voting == "uniform" else 1.0 / (distances + 1.0)
 
 
-def vote(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform", worth=None):
+def vote(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform"):
     """Votes of sorted neighbours (n, k) -> (labels (n,), shares (n, 10)).
 
-    See :meth:`Index.classify` for the rule and its tie-break. ``worth``
-    (n, k), if given, multiplies each neighbour's vote (a visitor's own
-    digits count more: :data:`knn.answer.OWN_WORTH`).
+    See :meth:`Index.classify` for the rule and its tie-break.
     """
     n, k = neighbour_labels.shape
-    w = _weights(distances, voting) * (1.0 if worth is None else np.asarray(worth, np.float64))
+    w = _weights(distances, voting)
     votes = np.zeros((n, N_CLASSES))
     np.add.at(votes, (np.arange(n)[:, None], neighbour_labels), w)
     labels = _winners(votes, neighbour_labels, np.ones((n, k), bool))
     return labels, votes / votes.sum(1, keepdims=True)
 
 
-def vote_by_k(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform",
-              worth=None) -> np.ndarray:
+def vote_by_k(neighbour_labels: np.ndarray, distances: np.ndarray, voting: str = "uniform") -> np.ndarray:
     """One query's sorted neighbours (m,) -> (m,) the winner of :func:`vote` with k = 1, 2, ..., m."""
     labels = np.asarray(neighbour_labels, np.int64).reshape(-1)
     m = len(labels)
     cast = np.zeros((m, N_CLASSES))
-    cast[np.arange(m), labels] = _weights(np.asarray(distances, np.float64).reshape(-1), voting) * (
-        1.0 if worth is None else np.asarray(worth, np.float64).reshape(-1))
+    cast[np.arange(m), labels] = _weights(np.asarray(distances, np.float64).reshape(-1), voting)
     counted = np.tri(m, dtype=bool)  # row k - 1: the first k neighbours vote
     return _winners(np.cumsum(cast, 0), np.repeat(labels[None], m, 0), counted)

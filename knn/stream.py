@@ -2,18 +2,20 @@
 
 A *stream* is one writer's digits, each drawn once on the canvas in a
 seeded random order (pen widths round robin, as :func:`knn.pen.pen_drawings`
-draws them). Every digit is read as the page reads it, with the digits the
-writer taught so far searched beside the shared references; a digit read
-wrong is taught at once with its true label, as one tap on the page does.
-A taught digit among the k nearest is worth ``worth`` votes
-(:data:`knn.answer.OWN_WORTH` on the page).
+draws them). Every digit is read as the page reads it, with the writer's
+own digits so far searched beside the shared references
+(:func:`knn.answer.decide`: the nearest own digit decides within ``radius``
+times the distance of the k-th nearest shared reference). A digit read
+wrong is corrected at once with its true label, as one tap on the page
+does; a digit read right is kept as read, as the page's Clear keeps it.
+Either way it joins the writer's own digits.
 
 :func:`evaluate_stream` measures it the way every pen figure is measured:
 each outer fold's writers are in neither the index nor the choice. The
-worth is chosen per outer fold on streams of the other writers alone (split
+radius is chosen per outer fold on streams of the other writers alone (split
 again into inner folds, each streamed with MNIST and the remaining inner
 folds' pen digits as references), then the outer fold is streamed once with
-the chosen worth and every other writer's digits in the index. Each stream
+the chosen radius and every other writer's digits in the index. Each stream
 is read with networks trained without the outer fold and the writers it
 measures (for an inner fold, those trained on MNIST alone).
 """
@@ -26,12 +28,12 @@ from typing import Optional
 
 import numpy as np
 
+from knn.answer import decide
 from knn.conformal import LEVEL, REACH, calibrate
-from knn.engine import vote
 from knn.evaluate import Report, choose_on_inner_folds, read_drawings, reader
 from knn.pen import WIDTHS
 
-WORTHS = (1, 2, 3, 5, 7, 10)  # the worths a nested evaluation chooses from; a tie goes to the smallest
+RADII = (1.0, 1.25, 1.5, 2.0, 3.0)  # the radii a nested evaluation chooses from; a tie goes to the smallest
 
 
 @dataclass
@@ -53,24 +55,26 @@ def own_distances(vectors: np.ndarray, query: np.ndarray, metric: str) -> np.nda
     return np.abs(diff).sum(1) if metric == "l1" else np.sqrt((diff * diff).sum(1))
 
 
-def merged(distances, labels, own_dist, own_labels, worth: float, n: int) -> tuple:
+def merged(distances, labels, own_dist, own_labels) -> tuple:
     """One query's shared and own neighbours merged by distance, a shared one first on equal distance:
-    the n nearest as (distances, labels, worth of each vote)."""
+    (distances, labels, own?) as :func:`knn.answer.search` gives them."""
     d = np.concatenate([distances, own_dist])
     y = np.concatenate([labels, own_labels]).astype(np.int64)
-    own = np.concatenate([np.zeros(len(distances)), np.ones(len(own_dist))])
-    order = np.lexsort((own, d))[:n]
-    return d[order], y[order], np.where(own[order] == 1, worth, 1.0)
+    own = np.concatenate([np.zeros(len(distances), bool), np.ones(len(own_dist), bool)])
+    order = np.lexsort((own, d))
+    return d[order], y[order], own[order]
 
 
-def stream(w: Writers, k: int, worth: Optional[float], voting: str = "uniform", seed: int = 0,
-           calibration=None, level: float = LEVEL) -> dict:
-    """Every writer's stream, each miss taught at once (never, if ``worth`` is None).
+def stream(w: Writers, k: int, radius: Optional[float], voting: str = "uniform", seed: int = 0,
+           calibration=None, level: float = LEVEL, keep: bool = True) -> dict:
+    """Every writer's stream, each miss corrected at once and, with ``keep``, each digit read right kept as
+    read (with ``radius`` None, nothing is taught: the reader alone).
 
-    Returns per-digit arrays: ``said`` (the answer read), ``taught`` (taught
-    after being read), ``taught_before`` (its own class already taught by its
+    Returns per-digit arrays: ``said`` (the answer read), ``taught`` (corrected
+    after being read), ``taught_before`` (its own class already corrected by its
     writer when it was read), and with a ``calibration``, ``held`` (whether
-    the prediction set at ``level`` held the truth)."""
+    the prediction set at ``level`` held the truth, the writer's own digits
+    counting as references at their distance, as on the page)."""
     rng = np.random.default_rng(seed)
     n = len(w.truth)
     said = np.zeros(n, np.int64)
@@ -78,17 +82,21 @@ def stream(w: Writers, k: int, worth: Optional[float], voting: str = "uniform", 
     reach = w.distances.shape[1]
     for writer in np.unique(w.writer):
         mine = np.flatnonzero(w.writer == writer)
-        vectors, labels = [], []
+        vectors, labels, corrected = [], [], set()
         for i in mine[rng.permutation(len(mine))]:
             own_d = own_distances(np.array(vectors), w.vectors[i], w.metric) if vectors else np.zeros(0)
-            d, y, votes = merged(w.distances[i], w.labels[i], own_d, np.array(labels, np.int64), worth or 1.0, reach)
-            said[i] = vote(y[None, :k], d[None, :k], voting, votes[None, :k])[0][0]
-            before[i] = int(w.truth[i]) in labels
+            d, y, own = merged(w.distances[i], w.labels[i], own_d, np.array(labels, np.int64))
+            said[i] = decide(d, y, own, k, voting, 0.0 if radius is None else radius)[0]
+            before[i] = int(w.truth[i]) in corrected
             if calibration is not None:
-                p = calibration.p_values(d[None], y[None])[0]
+                p = calibration.p_values(d[None, :reach], y[None, :reach])[0]
                 held[i] = p[w.truth[i]] > 1 - level
-            if worth is not None and said[i] != w.truth[i]:
+            if radius is None:
+                continue
+            if said[i] != w.truth[i]:
                 taught[i] = True
+                corrected.add(int(w.truth[i]))
+            if taught[i] or keep:
                 vectors.append(w.vectors[i])
                 labels.append(int(w.truth[i]))
     out = {"said": said, "taught": taught, "taught_before": before}
@@ -99,19 +107,20 @@ def stream(w: Writers, k: int, worth: Optional[float], voting: str = "uniform", 
 
 @dataclass
 class StreamEvaluation(Report):
-    """Pen writers streaming their digits with every miss taught at once, on nested writer-disjoint folds."""
+    """Pen writers streaming their digits, every miss corrected at once, on nested writer-disjoint folds."""
 
     folds: list  # [sorted writers of the outer fold]
-    chosen: list  # per outer fold: the worth chosen on the other writers' streams
-    inner: list  # per outer fold: {worth: the inner streams' accuracy}
-    accuracy: list  # per outer fold: the stream read right, with its chosen worth
+    chosen: list  # per outer fold: the radius chosen on the other writers' streams
+    inner: list  # per outer fold: {radius: the inner streams' accuracy}
+    accuracy: list  # per outer fold: the stream read right, with its chosen radius
     mean: float  # all digits of every fold together
     untaught: float  # the stream without any teaching, all digits
     by_width: dict  # pen width -> (stream, untaught) over every fold's digits
     corrections_per_writer: float
-    corrections_per_50: float  # taught digits per 50 drawn
-    most_corrections: int  # the most one writer taught
-    not_yet_taught: tuple  # digits of a class their writer had not taught when drawn: (read right, untaught, how many)
+    corrections_per_50: float  # corrected digits per 50 drawn
+    most_corrections: int  # the most one writer corrected
+    not_yet_taught: tuple  # digits of a class their writer had not corrected when drawn: (read right, untaught, how many)
+    keep: bool  # digits read right joined their writer's own digits
     fixed: int  # digits the stream reads right that the untaught reader reads wrong
     broke: int  # and the reverse
     coverage: tuple  # prediction sets at ``level`` holding the truth: (in the stream, untaught)
@@ -132,12 +141,13 @@ class StreamEvaluation(Report):
 
 
 def evaluate_stream(mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
-                    worths=WORTHS, k: Optional[int] = None, seed: int = 0, voting: str = "uniform",
-                    level: float = LEVEL, progress=None) -> StreamEvaluation:
+                    radii=RADII, k: Optional[int] = None, seed: int = 0, voting: str = "uniform",
+                    level: float = LEVEL, keep: bool = True, progress=None) -> StreamEvaluation:
     """Streams of pen writers on nested writer-disjoint folds: see the module's docstring.
 
     Every digit is drawn once (:func:`knn.pen.pen_drawings`, seed ``seed``)
     and read as the page reads a canvas. ``k`` defaults to the space's own.
+    ``keep`` False: only corrected digits join the writer's own.
     """
     from knn import spaces
     from knn.pen import pen_drawings, pen_pictures, writer_folds
@@ -176,14 +186,14 @@ def evaluate_stream(mnist, digits: list, folds: int = 3, space="default", metric
 
         def score(group, allowed):
             _, rows, w = measured_writers(fold, group, allowed)
-            return {x: int((stream(w, k, x, voting, seed)["said"] == w.truth).sum()) for x in worths}, len(rows)
+            return {x: int((stream(w, k, x, voting, seed, keep=keep)["said"] == w.truth).sum()) for x in radii}, len(rows)
 
-        best, scores = choose_on_inner_folds(rest, folds, worths, score)  # a tie: the smallest worth
+        best, scores = choose_on_inner_folds(rest, folds, radii, score)  # a tie: the smallest radius
         chosen.append(best)
         inner_scores.append(scores)
         refs, rows, w = measured_writers(fold, fold, rest)
         cal = calibrate(refs)
-        run = stream(w, k, best, voting, seed, cal, level)
+        run = stream(w, k, best, voting, seed, cal, level, keep)
         plain = stream(w, k, None, voting, seed, cal, level)
         accuracy.append(float((run["said"] == w.truth).mean()))
         runs.append(run), plains.append(plain), rows_all.append(rows)
@@ -206,6 +216,6 @@ def evaluate_stream(mnist, digits: list, folds: int = 3, space="default", metric
         fixed=int((right & ~right_plain).sum()), broke=int((~right & right_plain).sum()),
         coverage=(float(np.concatenate([r["held"] for r in runs]).mean()),
                   float(np.concatenate([p["held"] for p in plains]).mean())),
-        level=level, steps=steps, n=len(rows), writers=len(per_writer), k=k, space=space.name,
+        keep=keep, level=level, steps=steps, n=len(rows), writers=len(per_writer), k=k, space=space.name,
         seconds=time.perf_counter() - start)
 

@@ -7,7 +7,7 @@ import pytest
 
 from helpers import png_of, synthetic_digit
 from knn import origins, references, spaces
-from knn.answer import answer, neighbours_csv, predict_files
+from knn.answer import answer, decide, decide_by_k, neighbours_csv, predict_files, search
 from knn.figures import difference_map
 from knn.preprocess import NothingDrawn, thicken
 
@@ -73,22 +73,50 @@ def test_a_difference_map_adds_up_to_the_neighbours_distance(synthetic, drawings
         assert total == pytest.approx(nb.distance, abs=1e-9) and cells.shape == ans.space.grid(ans.query).shape
 
 
-def test_taught_digits_are_searched_by_the_engine_and_merged(pixel_refs, drawings):
+def test_taught_digits_are_searched_by_the_engine_and_the_nearest_decides(pixel_refs, drawings):
     picture = drawings[8][1]  # a 4
     ans = answer(pixel_refs, picture, k=3)
     taught = references.taught(pixel_refs.space, "l1", ans.query[None], [9], ans.image[None])
     assert not taught.index.jit and len(taught) == 1  # a handful of digits: no compile
     mine = answer(pixel_refs, picture, k=3, taught=taught)
-    first = mine.neighbours[0]
-    assert first.origin.kind is origins.TAUGHT and first.distance == 0 and first.label == 9
-    assert first.origin.describe() == "yours #1" and first.origin.caption == "★ yours"
-    assert [nb.origin for nb in mine.neighbours[1:]] == [nb.origin for nb in ans.neighbours[:2]]
-    # on equal distance the shared reference comes first
+    own = mine.decided_by
+    assert mine.prediction == 9 and own.origin.kind is origins.TAUGHT and own.distance == 0 and own.label == 9
+    assert own.origin.describe() == "yours #1" and own.origin.caption == "★ yours"
+    assert [nb.origin for nb in mine.neighbours] == [nb.origin for nb in ans.neighbours]  # the shared ones voted
+    assert np.allclose(mine.shares, ans.shares) and ans.decided_by is None
+    assert mine.by_k[:3] == (9, 9, 9)
+    # on equal distance the shared reference comes first in the merged lists
     twin = pixel_refs.neighbours(*pixel_refs.index.search(ans.query, 1))[0]
     tie = references.taught(pixel_refs.space, "l1", twin.vector[None], [twin.label], twin.picture[None])
-    merged = answer(pixel_refs, picture, k=2, taught=tie)
-    assert merged.neighbours[0].origin == twin.origin and merged.neighbours[1].origin.kind is origins.TAUGHT
-    assert merged.neighbours[1].distance == merged.neighbours[0].distance
+    dist, labels, which, pos, own_mask = (a[0] for a in search([pixel_refs, tie], ans.query[None], 3))
+    assert which.tolist()[:2] == [0, 1] and dist[0] == dist[1] and own_mask.tolist()[:2] == [False, True]
+    # beyond the radius, the visitor's digit does not count: the k nearest shared references vote
+    other = answer(pixel_refs, drawings[0][1], k=3)
+    elsewhere = references.taught(pixel_refs.space, "l1", other.query[None], [9], other.image[None])
+    near, far = (answer(pixel_refs, picture, k=3, taught=elsewhere, radius=r) for r in (1e9, 0.5))
+    assert near.prediction == 9 and near.decided_by.distance > 0
+    assert far.decided_by is None and far.prediction == ans.prediction and far.by_k == ans.by_k
+    with pytest.raises(ValueError, match="radius must be a distance ratio >= 0; got -1"):
+        answer(pixel_refs, picture, k=3, taught=taught, radius=-1)
+
+
+def test_the_nearest_own_digit_decides_within_the_radius():
+    """decide and decide_by_k on hand-made neighbour lists: shared 9s at 10-16, the visitor's own 4 at d."""
+    shared_d, shared_y = np.arange(10.0, 17.0), np.array([9, 9, 9, 9, 4, 4, 4])
+    for own_d, k, radius, said in [(5, 3, 2.0, 4), (23, 3, 2.0, 4), (25, 3, 2.0, 9), (25, 7, 2.0, 4),
+                                   (25, 3, 3.0, 4), (11, 3, 1.0, 4), (13, 3, 1.0, 9)]:
+        d = np.r_[shared_d, own_d]
+        order = np.argsort(d, kind="stable")
+        y, own = np.r_[shared_y, 4][order], np.r_[np.zeros(7, bool), True][order]
+        prediction, shares, decider = decide(d[order], y, own, k, radius=radius)
+        assert prediction == said, (own_d, k, radius)
+        assert (decider >= 0) == (own_d <= radius * shared_d[k - 1]) and (decider < 0 or own[decider])
+        assert shares[9] == pytest.approx(1 if k == 3 else 4 / 7)  # the shared references' vote, shown as it is
+        assert decide_by_k(d[order], y, own, 7, radius=radius)[k - 1] == prediction
+    # a room's digits (☆) are not the visitor's own: they vote as shared references, one vote each
+    room = references.taught("none", "l1", np.zeros((2, 784), np.uint8), [4, 4], np.zeros((2, 28, 28), np.uint8),
+                             shared=2)
+    assert not search([room, room], np.zeros((1, 784), np.uint8), 2)[4].any()
 
 
 def test_gap_runner_up_and_bad_input(pixel_refs, drawings):

@@ -1,4 +1,4 @@
-"""Strangers teaching as they go (knn.stream), the taught digits' worth in the vote (knn.answer), predict --taught."""
+"""Strangers teaching as they go (knn.stream), their own digits deciding within a radius (knn.answer), predict --taught."""
 
 import json
 
@@ -7,37 +7,53 @@ import pytest
 
 from helpers import SHAPES, png_of, synthetic_digit
 from knn import references
-from knn.answer import OWN_WORTH, answer, predict_files, read_taught
+from knn.answer import OWN_RADIUS, answer, predict_files, read_taught
 from knn.pen import PenDigit
-from knn.stream import WORTHS, Writers, evaluate_stream, stream
+from knn.stream import RADII, Writers, evaluate_stream, stream
 
 pytestmark = pytest.mark.unit
 
 
-def writers_fixture(worth_needed: int = 7):
+def writers_fixture(spacing: float = 1.0, first_read_right: bool = False):
     """Two writers of 4s that the shared references read as 9s: each 4's seven nearest shared references
-    are 9s (but the last, a 4), at distances from 10 up; the writer's own 4s lie 1 apart."""
+    are 9s (but the last, a 4), at distances 10 to 16; a writer's own 4s lie ``spacing`` apart. With
+    ``first_read_right``, the shared references read the first 4 each writer draws (seed 0) right."""
     n = 6
     vectors = np.zeros((2 * n, 2))
-    vectors[:, 0] = np.arange(2 * n) % n
-    vectors[n:, 1] = 100  # the second writer draws far from the first
+    vectors[:, 0] = (np.arange(2 * n) % n) * spacing
+    vectors[n:, 1] = 1000  # the second writer draws far from the first
     dist = np.tile(np.arange(10, 20, dtype=float), (2 * n, 1))
     labels = np.tile([9, 9, 9, 9, 9, 9, 4, 4, 4, 4], (2 * n, 1))
-    return Writers(vectors=vectors, distances=dist, labels=labels, truth=np.full(2 * n, 4),
-                   writer=np.repeat([1, 2], n), width=np.full(2 * n, 16), metric="l1")
+    w = Writers(vectors=vectors, distances=dist, labels=labels, truth=np.full(2 * n, 4),
+                writer=np.repeat([1, 2], n), width=np.full(2 * n, 16), metric="l1")
+    if first_read_right:
+        rng = np.random.default_rng(0)
+        for writer in (1, 2):
+            mine = np.flatnonzero(w.writer == writer)
+            w.labels[mine[rng.permutation(n)[0]]] = 4
+    return w
 
 
-def test_a_miss_is_taught_once_and_then_outvotes_the_shared_references():
+def test_a_miss_is_corrected_once_and_then_the_writers_own_digit_decides():
     w = writers_fixture()
     plain = stream(w, 7, None)
     assert (plain["said"] == 9).all() and not plain["taught"].any()
-    run = stream(w, 7, OWN_WORTH)
-    # each writer's first 4 is misread and taught; every later one is read through the writer's own
+    run = stream(w, 7, OWN_RADIUS, keep=False)
+    # each writer's first 4 is misread and corrected; every later one is read through the writer's own
     assert run["taught"].sum() == 2 and [run["taught"][w.writer == x].sum() for x in (1, 2)] == [1, 1]
     assert ((run["said"] == 4) == ~run["taught"]).all()
     assert run["taught_before"].sum() == len(w.truth) - 2
-    # one vote among seven would not carry: six shared 9s outvote it
-    assert (stream(w, 7, 1)["said"] == 9).sum() > 2
+    # own 4s 40 apart lie beyond twice the 7th shared reference's 16: none decides; within 3x, the nearest do
+    far = writers_fixture(spacing=40)
+    assert stream(far, 7, 2.0, keep=False)["taught"].all() and 2 < stream(far, 7, 3.0, keep=False)["taught"].sum() < 12
+
+
+def test_a_digit_read_right_and_kept_reads_the_writers_next_ones():
+    w = writers_fixture(first_read_right=True)
+    kept = stream(w, 7, OWN_RADIUS)  # the first 4, read right, is kept as read and decides every later one
+    assert (kept["said"] == 4).all() and not kept["taught"].any()
+    corrected_only = stream(w, 7, OWN_RADIUS, keep=False)  # only the second 4, misread, is corrected
+    assert corrected_only["taught"].sum() == 2 and (corrected_only["said"] == 4).sum() == len(w.truth) - 2
 
 
 def test_a_stream_reads_each_drawing_as_the_page_does(synthetic):
@@ -55,17 +71,17 @@ def test_a_stream_reads_each_drawing_as_the_page_does(synthetic):
     truth = (np.repeat(np.arange(10), 2) + 1) % 10  # a writer whose every digit means the next one
     w = Writers(vectors=vectors, distances=d.astype(float), labels=refs.index.labels[i], truth=truth,
                 writer=np.ones(len(truth), int), width=np.full(len(truth), 16), metric="l1")
-    run = stream(w, 5, OWN_WORTH, seed=2, calibration=cal)
+    run = stream(w, 5, OWN_RADIUS, seed=2, calibration=cal)
     order = np.random.default_rng(2).permutation(len(truth))
-    mine = []
+    mine, misses = [], 0
     for j in order:
         own = references.taught("none", "l1", vectors[mine], truth[mine], images[mine]) if mine else None
         ans = answer(refs, pictures[j], k=5, taught=own, calibration=cal)
         assert ans.prediction == run["said"][j], j
         assert (truth[j] in ans.certainty.prediction_set()) == run["held"][j]
-        if ans.prediction != truth[j]:
-            mine.append(j)
-    assert run["taught"].sum() == len(mine) > 0
+        misses += ans.prediction != truth[j]
+        mine.append(j)  # corrected, or kept as read: its true digit either way
+    assert run["taught"].sum() == misses > 0 and (run["said"] == truth).sum() > 0
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +92,7 @@ def pen():
             for w in range(1, 7) for y in range(10)]
 
 
-def test_the_worth_is_chosen_on_other_writers_than_are_streamed(synthetic, pen):
+def test_the_radius_is_chosen_on_other_writers_than_are_streamed(synthetic, pen):
     e = evaluate_stream(synthetic, pen, folds=3, space="none", k=3)
     everyone = {d.writer for d in pen}
     assert e.folds == [[1, 4], [2, 5], [3, 6]] and e.n == len(pen) and e.writers == 6
@@ -89,8 +105,8 @@ def test_the_worth_is_chosen_on_other_writers_than_are_streamed(synthetic, pen):
             assert s["measured"] | s["index"] == everyone - outer
             assert s["networks_never_saw"] is None  # pixels: nothing learned from anyone
         assert [s["index"] for s in e.steps if s["outer"] == outer and s["measured"] == outer] == [everyone - outer]
-        assert chosen in WORTHS and inner[chosen] == max(inner.values())
-        assert min(w for w in WORTHS if inner[w] == inner[chosen]) == chosen  # a tie goes to the smallest
+        assert chosen in RADII and inner[chosen] == max(inner.values())
+        assert min(r for r in RADII if inner[r] == inner[chosen]) == chosen  # a tie goes to the smallest
     assert 0 <= e.untaught <= 1 and 0 <= e.mean <= 1 and set(e.by_width) == {8, 12, 16, 20, 24, 32, 40}
     assert e.corrections_per_50 == pytest.approx(50 * e.corrections_per_writer * 6 / len(pen))
     assert json.dumps(e.summary())
@@ -107,7 +123,8 @@ def test_predict_with_a_writers_own_digits(synthetic, tmp_path):
     assert len(own) == 1 and own.labels.tolist() == [1]
     plain, mine = (predict_files(refs, [tmp_path / "seven.png"], k=5, taught=t)[0] for t in (None, own))
     assert plain["prediction"] == 7 and mine["prediction"] == 1
-    assert mine["neighbours"][0]["source"] == "taught" and mine["neighbours"][0]["distance"] == 0
+    assert mine["decided_by"]["source"] == "taught" and mine["decided_by"]["distance"] == 0
+    assert plain["decided_by"] is None and {nb["source"] for nb in mine["neighbours"]} == {"mnist"}
     with pytest.raises(ValueError, match="holds no pictures in folders named 0 to 9"):
         read_taught(refs.space, "l1", tmp_path)
     (tmp_path / "mine" / "2").mkdir()
