@@ -13,12 +13,12 @@ import numpy as np
 import streamlit as st
 
 from knn import spaces
-from knn.answer import MAX_K, OWN_WORTH, neighbours_csv
+from knn.answer import MAX_K, OWN_RADIUS, neighbours_csv
 from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS
 from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
 from knn.figures import by_k_html, difference_map, for_display, framed, votes_html
-from knn.origins import TAUGHT, legends
+from knn.origins import legends
 from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
@@ -122,12 +122,14 @@ def explainer():
             "answer's set holds every digit that fits better than the worst-fitting 5% of those (at 95%): it "
             "held the right digit for 94.60% of MNIST's test digits. A drawing farther from every reference "
             "than 99% of real digits are from theirs is answered \"this does not look like a digit\".\n\n"
-            f"**Your corrections**: a drawing you correct (\"Not a 5? It's a …\") joins your own references, and "
-            f"each of yours among the k nearest counts {OWN_WORTH} votes. That worth was chosen on streams of pen "
-            "writers neither the index nor the networks had ever seen, each correcting every misread digit at "
-            "once: it fixed the most of their later digits, and it is the least that reads the drawing you "
-            "corrected as you said. How sure stays calibrated on MNIST's digits, your digits counting as references "
-            "at their distance; when your digits carry the vote against that fit, the answer says so."
+            "**Your own digits**: a drawing you correct (\"Not a 5? It's a …\"), or clear without correcting, "
+            "joins your own references (★). When the nearest of yours lies within "
+            f"{OWN_RADIUS:g}× the distance of the k-th nearest shared reference, it decides; otherwise the k nearest "
+            "shared references vote. So once it has seen how you write a 4, it reads your 4s your way. That radius "
+            "was chosen on streams of pen writers neither the index nor the networks had ever seen, each "
+            "correcting every misread digit at once and leaving the rest as read. How sure stays calibrated on "
+            "MNIST's digits, your digits counting as references at their distance; when your digit decides "
+            "against that fit, the answer says so."
         )
 
 
@@ -205,7 +207,11 @@ def send_button(room, sketch, ans=None, picture=None, level=None) -> None:
 
 
 def _clear() -> None:
-    """The page's Clear (the canvas's own toolbar shows only on hover, never by finger): a new, empty canvas."""
+    """The page's Clear (the canvas's own toolbar shows only on hover, never by finger): a new, empty canvas.
+    The drawing cleared joins the visitor's own digits as read, unless they corrected it (:func:`ui.session.keep`)."""
+    kept = session.keep_pending()
+    if kept:
+        st.session_state["kept_message"] = kept
     st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
     st.session_state.pop("shared", None)
     if LINK in st.query_params:
@@ -269,13 +275,18 @@ def show_answer(ans, level: float):
     if ans.certainty.not_a_digit:
         st.metric("Prediction", "not a digit", f"the vote says {ans.prediction}", delta_color="off", delta_arrow="off")
     else:
-        st.metric("Prediction", str(ans.prediction), f"{share:.0%} of {k} vote{'s' if k > 1 else ''}",
-                  delta_color="off", delta_arrow="off")
+        said = "your own digit decided" if ans.decided_by is not None else f"{share:.0%} of {k} vote{'s' if k > 1 else ''}"
+        st.metric("Prediction", str(ans.prediction), said, delta_color="off", delta_arrow="off")
     headline, why = certainty_words(ans.certainty, ans.prediction, level)
-    if own_decided(ans, level):
-        headline = (f"**Read as {a_digit(ans.prediction)} because of your own digits (★).** By how well it fits real "
-                    f"digits, {headline[:2]}{headline[2].lower()}{headline[3:]}")
-    st.markdown(f"{headline} The {k} nearest references:")
+    if ans.decided_by is not None:
+        yours = f"**Read as {a_digit(ans.prediction)} by your own {ans.prediction} (★), the nearest of yours.**"
+        if ans.prediction not in ans.certainty.prediction_set(level):
+            headline = f"{yours} By how well it fits real digits, {headline[:2]}{headline[2].lower()}{headline[3:]}"
+        else:
+            headline = f"{yours} {headline}"
+        st.markdown(f"{headline} Your digit, then the {k} nearest references, who voted {vote_words(ans)}:")
+    else:
+        st.markdown(f"{headline} The {k} nearest references:")
     nearest(ans)
     correct_it(ans)  # after the first neighbours: on a phone those share the screen with the canvas
     your_digits(ans.space)
@@ -292,18 +303,19 @@ def show_answer(ans, level: float):
     st.caption(f"Features, search, vote and certainty: {ans.seconds * 1000:.1f} ms")
 
 
-def own_decided(ans, level: float) -> bool:
-    """Whether the visitor's own digits carried the vote to a digit the certainty's set leaves out: the set
-    says how well the drawing fits each digit as real digits fit theirs, and a taught digit is one reference."""
-    mine = [nb.label for nb in ans.neighbours if nb.origin.kind is TAUGHT]
-    return ans.prediction in mine and ans.prediction not in ans.certainty.prediction_set(level)
+def vote_words(ans) -> str:
+    """The shared references' vote in words: "9, 57% of them"."""
+    top = int(np.argmax(ans.shares))
+    return f"{top}, {ans.shares[top]:.0%} of them"
 
 
 def nearest(ans, size: int = 84, where=st):
-    """An answer's nearest references, captioned "label · where from · distance"; one row when k <= 10."""
-    gallery([nb.picture for nb in ans.neighbours], [nb.label for nb in ans.neighbours],
-            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in ans.neighbours], ans.prediction, size,
-            row=len(ans.neighbours) <= 10, where=where)
+    """An answer's nearest references, captioned "label · where from · distance", led by the visitor's own digit
+    that decided, if one did; one row when they are at most 10."""
+    shown = ((ans.decided_by,) if ans.decided_by is not None else ()) + ans.neighbours
+    gallery([nb.picture for nb in shown], [nb.label for nb in shown],
+            [f"{nb.origin.caption} · {nb.distance:,.0f}" for nb in shown], ans.prediction, size,
+            row=len(shown) <= 10, where=where)
 
 
 def show_others(ans):
@@ -389,9 +401,10 @@ def correct_it(ans):
 
 def rule_sentence(k: int) -> str:
     """How a visitor's own digits weigh against the shared references, in one sentence."""
-    return (f"A digit you correct joins your own references (★, this session only): each of yours among the {k} "
-            f"nearest counts {OWN_WORTH} votes where every other reference counts one, so drawings like it are read "
-            "your way from then on.")
+    nth = {1: "", 2: "2nd ", 3: "3rd "}.get(k, f"{k}th ")
+    return (f"Each drawing you correct, or clear without correcting, joins your own references (★, this session "
+            f"only), and the nearest of yours decides whenever it lies within {OWN_RADIUS:g}× the distance of the "
+            f"{nth}nearest shared reference.")
 
 
 def your_digits(space) -> None:
@@ -408,13 +421,15 @@ def your_digits(space) -> None:
     here = f"{len(mine)}" if len(mine) == n else f"{len(mine)} compared by {space.family}, {n} in all"
     with st.expander(f"Your digits ({here})", expanded=False, key="your-digits"):
         grid = st.container(horizontal=True, gap="small")
-        for j, (_, label, picture) in enumerate(mine):
+        for j, (_, label, picture, corrected) in enumerate(mine):
             cell = grid.container(width=96, gap=None)
-            cell.html(strip([picture], [f"★ yours #{j + 1}: {a_digit(label)}"], width=56))
+            how = "corrected" if corrected else "as read"
+            cell.html(strip([picture], [f"★ yours #{j + 1}: {a_digit(label)}, {how}"], width=56))
             cell.button("Remove", key=f"remove-{j}", on_click=session.remove, args=(space, j),
-                        help=f"Forget yours #{j + 1}, taught as {a_digit(label)}")
+                        help=f"Forget yours #{j + 1}, kept as {a_digit(label)} ({how})")
         st.button(f"Forget all my digits ({n})", key="forget", on_click=forgotten)
-        st.caption(f"At most {session.MAX_TAUGHT} digits per visitor; nobody else sees them.")
+        st.caption(f"At most {session.MAX_TAUGHT} digits per visitor (the oldest kept as read make room for new "
+                   "ones); nobody else sees them.")
 
 
 LIGHT = """<style>
@@ -443,12 +458,15 @@ def main():
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
             "tens of thousands of handwritten digits reads it, and shows you why.</p>")
     THIS_RUN.clear()
+    session.pending(None)  # Clear's callback, if pressed, has kept it already; this run notes the drawing anew
     building = st.container()  # made on every run, so that what follows keeps its place (ui.warmup)
     space, k, metric, voting, n_train, level, stroke = sidebar()
     room = rooms.visit()
     shared_link()
     if "link_error" in st.session_state:
         st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
+    if "kept_message" in st.session_state:  # a toast: on a phone the empty canvas stays where it was
+        st.toast(st.session_state.pop("kept_message"), icon=":material/bookmark_added:")
     with resources.needed(" Choose **pixels** in the sidebar meanwhile."):
         refs = resources.references_now(n_train, metric, space.name, building)
     st.sidebar.caption("References: " + "; ".join(refs.sets) + "."
@@ -500,6 +518,8 @@ def main():
     show_steps(ans)
     explainer()
     session.remember(ans)  # for the Evaluate page's map
+    own = choice == "Draw" and "shared" not in st.session_state and not ans.certainty.not_a_digit
+    session.pending(ans if own else None)  # what Clear keeps: the visitor's own drawing, read as a digit
 
 
 main()
