@@ -156,8 +156,9 @@ def answer(refs: References, picture, k: Optional[int] = None, voting: str = "un
     nearest = {}  # digit -> (distance, which References, position) of its nearest reference
     for d, w, p, y in sorted(zip(dist_all.tolist(), which_all.tolist(), pos_all.tolist(), lab_all.tolist())):
         nearest.setdefault(y, (d, w, p))
-    if len(nearest) < 10 or len(found) > 1:  # a digit beyond the shared references' n nearest
-        far, ids = refs.index.nearest_per_label(query, set(range(10)) - set(nearest) if len(found) == 1 else None)
+    listed = set(lab_all[which_all == 0].tolist())  # digits whose nearest shared reference is in the lists
+    if len(listed) < 10:  # a digit beyond the shared references' n nearest
+        far, ids = refs.index.nearest_per_label(query, set(range(10)) - listed)
         for c in np.nonzero(ids[0] >= 0)[0]:
             nearest[int(c)] = min(nearest.get(int(c), (np.inf,)), (float(far[0, c]), 0, int(ids[0, c])))
     nearest.pop(pred, None)
