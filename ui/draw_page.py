@@ -401,7 +401,7 @@ def correct_it(ans):
 
 def rule_sentence(k: int) -> str:
     """How a visitor's own digits weigh against the shared references, in one sentence."""
-    nth = {1: "", 2: "2nd ", 3: "3rd "}.get(k, f"{k}th ")
+    nth = "" if k == 1 else f"{k}{'th' if 10 <= k % 100 < 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')} "
     return (f"Each drawing you correct, or clear without correcting, joins your own references (★, this session "
             f"only), and the nearest of yours decides whenever it lies within {OWN_RADIUS:g}× the distance of the "
             f"{nth}nearest shared reference.")
