@@ -33,7 +33,7 @@ THICKENED = Kind("thickened", "ᵗ", "the thickened copy of that training digit"
 STYLED = Kind("styled", "ˢ", "a copy of that training digit with a stroke added (a crossbar on 7, a curled tail on 9)")
 STYLED_REDRAWN = Kind("styled, augmented", "ˢᵃ", "a styled copy (a flag on 1, a crossbar on 7, a curled tail on 9) "
                       "redrawn with another pen, slightly distorted")
-TAUGHT = Kind("taught", "★", "a digit you taught (only you see it)")
+TAUGHT = Kind("taught", "★", "one of your own digits, corrected or kept as read (only you see it)")
 SHARED = Kind("taught to a group", "☆", "a drawing the lecturer taught everyone in this room")
 PEN = Kind("pen digit", "ᵖ", "a real pen digit (UCI pen digits) by a writer not among MNIST's, drawn on the canvas")
 KINDS = (DIGIT, THICKENED, STYLED, STYLED_REDRAWN, TAUGHT, PEN, SHARED)  # a reference's kind is stored as its position here
