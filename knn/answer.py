@@ -278,7 +278,8 @@ def read_taught(space, metric: str, folder) -> References:
     return taught(space.name, metric, space.encode(images), labels, images)
 
 
-PART_FIELDS = ("prediction", "votes", "not_a_digit", "prediction_set", "neighbours", "decided_by")  # what predict gives per digit
+PART_FIELDS = ("prediction", "votes", "not_a_digit", "prediction_set", "neighbours",
+               "decided_by")  # what predict gives per digit
 
 
 def neighbours_csv(ans: Answer) -> str:

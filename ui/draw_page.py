@@ -275,7 +275,8 @@ def show_answer(ans, level: float):
     if ans.certainty.not_a_digit:
         st.metric("Prediction", "not a digit", f"the vote says {ans.prediction}", delta_color="off", delta_arrow="off")
     else:
-        said = "your own digit decided" if ans.decided_by is not None else f"{share:.0%} of {k} vote{'s' if k > 1 else ''}"
+        said = ("your own digit decided" if ans.decided_by is not None
+                else f"{share:.0%} of {k} vote{'s' if k > 1 else ''}")
         st.metric("Prediction", str(ans.prediction), said, delta_color="off", delta_arrow="off")
     headline, why = certainty_words(ans.certainty, ans.prediction, level)
     if ans.decided_by is not None:

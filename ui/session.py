@@ -43,7 +43,7 @@ def teach(space, query: np.ndarray, label: int, picture: np.ndarray) -> tuple:
     query = np.asarray(query, np.uint8).reshape(-1)
     items = st.session_state.get("taught", {}).get(space.name, [])
     items[:] = [item for item in items if not np.array_equal(item[0], query)]
-    if not _room():
+    if not _make_room():
         return False, (f"You have corrected {MAX_TAUGHT} digits, the most one visitor can hold. Forget some to "
                        "teach more.")
     _add(space, query, label, picture, corrected=True)
@@ -54,7 +54,7 @@ def keep(space, query: np.ndarray, label: int, picture: np.ndarray) -> Optional[
     """Keep a drawing the visitor cleared without correcting, as read; the message to show, or None when it is
     one of theirs already (corrected, then cleared) or there is no room (every one of theirs corrected)."""
     query = np.asarray(query, np.uint8).reshape(-1)
-    if any(np.array_equal(v, query) for v, *_ in mine(space)) or not _room():
+    if any(np.array_equal(v, query) for v, *_ in mine(space)) or not _make_room():
         return None
     _add(space, query, label, picture, corrected=False)
     return (f"Kept as your {label} (★): drawings like it are read the same way from now on. Not {a_digit(label)}? "
@@ -63,11 +63,11 @@ def keep(space, query: np.ndarray, label: int, picture: np.ndarray) -> Optional[
 
 def _add(space, query, label: int, picture, corrected: bool) -> None:
     st.session_state.setdefault("taught", {}).setdefault(space.name, []).append(
-        (np.asarray(query, np.uint8).reshape(-1).copy(), int(label), np.asarray(picture, np.uint8).reshape(28, 28).copy(),
-         corrected))
+        (np.asarray(query, np.uint8).reshape(-1).copy(), int(label),
+         np.asarray(picture, np.uint8).reshape(28, 28).copy(), corrected))
 
 
-def _room() -> bool:
+def _make_room() -> bool:
     """Whether one more own digit fits, dropping the oldest one kept as read if need be."""
     if n_taught() < MAX_TAUGHT:
         return True
