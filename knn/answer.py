@@ -23,7 +23,7 @@ import numpy as np
 
 from knn.conformal import LEVEL, REACH, Calibration, Certainty, calibrate, check_level
 from knn.engine import vote, vote_by_k
-from knn.origins import KINDS, TAUGHT
+from knn.origins import KINDS, TAUGHT, Neighbour
 from knn.preprocess import SIDE, ImageError, Steps
 from knn.references import References
 from knn.spaces import Space
@@ -49,7 +49,7 @@ class Answer:
     by_k: tuple  # the answer for k = 1, 2, ... up to MAX_K (or as many references as there are)
     certainty: Certainty  # conformal p-values, credibility, confidence, digit-likeness
     seconds: float  # vectors (learned features or deskew), search, vote and certainty
-    decided_by: Optional[object] = None  # the visitor's own digit (a Neighbour) that decided, if one did
+    decided_by: Optional[Neighbour] = None  # the visitor's own digit that decided, if one did
 
     @property
     def distances(self) -> np.ndarray:

@@ -103,7 +103,7 @@ def n_taught() -> int:
 class Pending:
     """The answered drawing on the visitor's canvas: what Clear keeps as read (:func:`keep`)."""
 
-    space: str  # the comparison space's name
+    space: object  # the comparison space (knn.spaces.Space) that read it
     query: np.ndarray  # (d,) uint8: its vector as compared
     label: int  # what it was read as
     picture: np.ndarray  # (28, 28) uint8
@@ -111,17 +111,13 @@ class Pending:
 
 def pending(ans) -> None:
     """Note an answered drawing of the visitor's own as the one on the canvas; None forgets it."""
-    st.session_state["pending"] = None if ans is None else Pending(ans.space.name, ans.query, ans.prediction, ans.image)
+    st.session_state["pending"] = None if ans is None else Pending(ans.space, ans.query, ans.prediction, ans.image)
 
 
 def keep_pending() -> Optional[str]:
     """Clear pressed: keep the drawing on the canvas as read (:func:`keep`), if there is one; the message."""
     p = st.session_state.pop("pending", None)
-    if p is None:
-        return None
-    from knn import spaces
-
-    return keep(spaces.get(p.space), p.query, p.label, p.picture)
+    return None if p is None else keep(p.space, p.query, p.label, p.picture)
 
 
 @dataclass(frozen=True)
