@@ -383,8 +383,10 @@ def cmd_train(a) -> int:
     if a.pen or a.without:
         from knn.pen import load_pendigits, pen_pictures
 
-        drawn = pen_pictures(spaces.get("learned"), load_pendigits(a.pen_data)).without(held)
-        images, labels = np.concatenate([images, drawn.pictures]), np.concatenate([labels, drawn.labels])
+        digits, space = load_pendigits(a.pen_data), spaces.get("learned")
+        for drawn in pen_pictures(space, digits), pen_pictures(space, digits, seed=1, varied=True):
+            drawn = drawn.without(held)  # as written (the index's drawings), then as other writers might
+            images, labels = np.concatenate([images, drawn.pictures]), np.concatenate([labels, drawn.labels])
     bar = tqdm(desc="train", unit="batch", file=sys.stderr, dynamic_ncols=True, disable=None)
     start = time.perf_counter()
 
@@ -465,7 +467,7 @@ def main(argv=None) -> int:
                     f"training digits aside, unlearned: the certainty is calibrated on them (default: {SET_ASIDE:,}, "
                     "or a tenth of --train when that is fewer)")
     tr.add_argument("--pen", action="store_true", help="also train on every real pen digit, drawn on the canvas as "
-                    "the index holds them (the shipped weights: yes)")
+                    "the index holds them and as other writers might (knn.augment.vary_strokes; the shipped weights: yes)")
     tr.add_argument("--without", metavar="WRITERS", help="with --pen, leave these writers' digits out ('1-10', "
                     "'1,4,7'): networks to measure them with (knn/weights/held-out-*.npz)")
     _pen_data(tr)

@@ -9,9 +9,15 @@
   own pen width.
 * :func:`style_copies` makes the styled copies that the learned space adds
   to the training digits in its index (see its docstring for which, and why).
+* :func:`vary_strokes` varies a digit's pen path the way one writer differs
+  from another: slant and proportions, each stroke moved, turned and resized
+  on its own, a pen lift part-way along a stroke, ends that stop short or run
+  on, and a slow wobble along the path. The pen digits the networks learn
+  from are drawn from these (:func:`knn.pen.pen_pictures`).
 
-Images are (n, 28, 28) uint8 or (B, 28, 28, 1) float 0-1 tensors; this
-module knows nothing about the network or the engine.
+Images are (n, 28, 28) uint8 or (B, 28, 28, 1) float 0-1 tensors, pen paths
+lists of (m, 2) point arrays; this module knows nothing about the network or
+the engine.
 """
 
 from __future__ import annotations
@@ -205,3 +211,74 @@ def style_copies(images: np.ndarray, labels: np.ndarray, seed: int = 0):
     sources = np.concatenate([plain, changed]).astype(np.int64)
     kinds = np.concatenate([np.zeros(len(plain), np.int8), np.ones(len(changed), np.int8)])
     return pictures, sources, kinds
+
+
+def _resample(line: np.ndarray, step: float) -> np.ndarray:
+    """A polyline (m, 2) as points every ``step`` along its length (its ends kept)."""
+    seg = np.hypot(*np.diff(line, axis=0).T)
+    t = np.concatenate([[0.0], np.cumsum(seg)])
+    if t[-1] <= step:
+        return line.copy()
+    at = np.linspace(0.0, t[-1], int(np.ceil(t[-1] / step)) + 1)
+    return np.stack([np.interp(at, t, line[:, 0]), np.interp(at, t, line[:, 1])], 1)
+
+
+def _ends(line: np.ndarray, rng, most: float) -> np.ndarray:
+    """Each end of an evenly resampled stroke cut short or run on (straight ahead) by up to ``most`` of its points."""
+    n = len(line)
+    cut = [int(round(rng.uniform(-most, most) * n)) for _ in range(2)]
+    head, tail = max(cut[0], 0), max(cut[1], 0)
+    if n - head - tail < 2:
+        return line
+    line = line[head:n - tail]
+    for end, more in ((0, -cut[0]), (-1, -cut[1])):
+        if more > 0 and len(line) > 1:
+            step = line[end] - line[1 if end == 0 else -2]
+            extra = line[end] + step * np.arange(1, more + 1)[:, None]
+            line = np.concatenate([extra[::-1], line]) if end == 0 else np.concatenate([line, extra])
+    return line
+
+
+def vary_strokes(strokes, rng, amount: float = 1.0) -> list:
+    """A pen path (strokes of (m, 2) points, y down) as another writer might draw the same digit.
+
+    All sizes are fractions of the digit's longer side, at ``amount`` 1:
+    a slant of +-0.25 and a width-to-height change of +-15% for the whole
+    digit; a pen lift part-way along a stroke for one stroke in six (the two
+    halves then move apart a little); every stroke of several moved by up to
+    6%, turned by up to 10 degrees and resized by up to 10% about its own
+    middle; each end of a stroke cut short or run on by up to 8% of its
+    length (a loop left open or closed, a tail longer or shorter); and a
+    slow wobble along every stroke, up to 2.5%. Returns a new list of
+    strokes; the label is unchanged by construction, as every change is small.
+    """
+    pts = np.concatenate(strokes)
+    lo, hi = pts.min(0), pts.max(0)
+    size = max(float(max(hi - lo)), 1e-9)
+    mid = (lo + hi) / 2
+    a = amount
+    lines = [_resample((np.asarray(s, np.float64) - mid) / size, 0.01) for s in strokes]
+    split = []
+    for line in lines:
+        if len(line) >= 12 and rng.random() < a / 6:
+            at = int(rng.integers(4, len(line) - 4))
+            split += [line[:at + 1], line[at:]]
+        else:
+            split.append(line)
+    out = []
+    for line in split:
+        line = _ends(line, rng, 0.08 * a)
+        if len(split) > 1:
+            c = line.mean(0)
+            turn = np.deg2rad(rng.uniform(-10, 10) * a)
+            rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+            line = (line - c) @ rot.T * (1 + rng.uniform(-0.1, 0.1) * a) + c + rng.uniform(-0.06, 0.06, 2) * a
+        t = np.linspace(0.0, 1.0, len(line))[:, None] * len(line) * 0.01  # length along the stroke
+        waves = rng.uniform(0.4, 1.2, (2, 2))  # wavelengths, digit sizes
+        phase = rng.uniform(0, 2 * np.pi, (2, 2))
+        line = line + 0.0125 * a * np.sum(
+            [np.sin(2 * np.pi * t / waves[j] + phase[j]) for j in range(2)], axis=0)
+        out.append(line)
+    slant, aspect = rng.uniform(-0.25, 0.25) * a, np.exp(rng.uniform(-0.15, 0.15) * a)
+    shear = np.array([[aspect, slant], [0.0, 1.0]])
+    return [line @ shear.T * size + mid for line in out]

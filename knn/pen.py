@@ -238,6 +238,7 @@ def pen_number(digits: list, rng, width: float) -> np.ndarray:
 
 
 PEN_RENDERS = 2  # each pen digit joins an index drawn this many times: pen widths, sizes and places at random
+VARIED_RECIPE = "v1"  # bump when knn.augment.vary_strokes changes: cached varied drawings are made again
 
 
 @dataclass(frozen=True)
@@ -255,16 +256,23 @@ class PenPictures:
         return PenPictures(self.pictures[keep], self.labels[keep], self.writers[keep], self.positions[keep])
 
 
-def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS) -> PenPictures:
+def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS, varied: bool = False) -> PenPictures:
     """Every pen digit drawn ``renders`` times (a random pen width of WIDTHS, size and place each, the
-    writer's own slant) and read as the space reads a canvas; kept on disk per file and space."""
+    writer's own slant) and read as the space reads a canvas; kept on disk per file and space.
+
+    ``varied``: each drawing's path first goes through :func:`knn.augment.vary_strokes`, as another
+    writer might have drawn it (for training the networks; the index holds the paths as written).
+    """
     def compute():
+        from knn.augment import vary_strokes
+
         rng = np.random.default_rng(seed)
         pictures = []
         for d in digits:
             for _ in range(renders):
                 width = WIDTHS[int(rng.integers(len(WIDTHS)))]
-                pictures.append(space.read(place(rng, d.strokes, d.label, width, "", slant_range=0.0).image).centred)
+                strokes = vary_strokes(d.strokes, rng) if varied else d.strokes
+                pictures.append(space.read(place(rng, strokes, d.label, width, "", slant_range=0.0).image).centred)
             if len(pictures) % 500 < renders:
                 progress.report("pen digits drawn on the canvas", len(pictures), len(digits) * renders)
         return {"pictures": np.stack(pictures)}
@@ -273,6 +281,8 @@ def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS)
     writers = np.repeat([d.writer for d in digits], renders)
     settings = dict(digits=cache.checksum(labels, writers, np.concatenate([np.concatenate(d.strokes) for d in digits])),
                     read=space.reading(), seed=seed, renders=renders)
+    if varied:
+        settings["varied"] = VARIED_RECIPE
     made = cache.cached("pen-pictures", settings, compute)
     return PenPictures(made["pictures"], labels, writers, np.repeat(np.arange(len(digits)), renders))
 

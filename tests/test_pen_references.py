@@ -108,3 +108,40 @@ def test_nested_folds_choose_on_other_writers_than_they_measure(synthetic, pen):
     assert [s["networks_never_saw"] for s in outer_steps] == [frozenset(range(f, 31, 3)) for f in (1, 2, 3)]
     assert 0 <= e.low <= e.mean <= e.high <= 1 and set(e.by_width) == {8, 12, 16, 20, 24, 32, 40}
     assert json.dumps(e.summary())  # plain JSON: the writer sets as sorted lists
+
+
+def _distance_to_path(points, strokes) -> np.ndarray:
+    """Each point's distance to the nearest segment of a pen path."""
+    segs = np.concatenate([np.stack([s[:-1], s[1:]], 1) for s in map(np.asarray, strokes) if len(s) > 1])
+    a, b = segs[:, 0], segs[:, 1]
+    ab = b - a
+    t = np.clip(np.einsum("pmk,mk->pm", points[:, None] - a, ab) / np.maximum((ab ** 2).sum(1), 1e-12), 0, 1)
+    return np.linalg.norm(points[:, None] - (a + t[..., None] * ab), axis=2).min(1)
+
+
+def test_varied_strokes_stay_near_the_path_and_are_seeded(pen):
+    from knn.augment import vary_strokes
+
+    d = pen[14]  # writer 2's 4
+    size = float(np.ptp(np.concatenate(d.strokes), 0).max())
+    same = vary_strokes(d.strokes, np.random.default_rng(0), amount=0.0)
+    assert len(same) == len(d.strokes) and _distance_to_path(np.concatenate(same), d.strokes).max() < 1e-9
+    assert all(np.allclose(s[[0, -1]], o[[0, -1]]) for s, o in zip(same, d.strokes))  # ends kept at amount 0
+    counts, far = [], []
+    for seed in range(60):
+        varied = vary_strokes(d.strokes, np.random.default_rng(seed))
+        counts.append(len(varied))
+        far.append(_distance_to_path(np.concatenate(varied), d.strokes).max() / size)
+    assert max(far) < 0.35 and np.median(far) > 0.02  # every variant moves, none beyond a third of the digit
+    assert min(counts) == len(d.strokes) and max(counts) > len(d.strokes)  # a pen lift now and then splits a stroke
+    again = vary_strokes(d.strokes, np.random.default_rng(7))
+    assert all(np.array_equal(a, b) for a, b in zip(again, vary_strokes(d.strokes, np.random.default_rng(7))))
+
+
+def test_varied_pen_pictures_are_other_drawings_of_the_same_digits(pen):
+    space = references.spaces.get("none")
+    plain, varied = pen_pictures(space, pen), pen_pictures(space, pen, varied=True)
+    assert np.array_equal(plain.labels, varied.labels) and np.array_equal(plain.writers, varied.writers)
+    differ = np.any(plain.pictures != varied.pictures, axis=(1, 2))
+    assert differ.all()
+    assert np.array_equal(pen_pictures(space, pen, varied=True).pictures, varied.pictures)  # kept on disk, same again
