@@ -17,7 +17,8 @@ Their mistakes differ, so together they misread fewer digits than either
   (``python -m knn train``) and returns their weights in one dict;
   :func:`save` writes it as a plain ``.npz`` (no pickle) to WEIGHTS_FILE.
 * The shipped networks (WEIGHTS_FILE) also learned from every real pen
-  digit (:mod:`knn.pen`). A figure about pen writers must come from networks
+  digit (:mod:`knn.pen`), drawn as written and as other writers might
+  (:func:`knn.augment.vary_strokes`). A figure about pen writers must come from networks
   that never saw them: the folder beside it holds networks trained without
   some writers (each file lists them) and networks trained on MNIST alone,
   and :func:`weights_without` picks the file to read given writers with.

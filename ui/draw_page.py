@@ -64,7 +64,7 @@ def sidebar():
         "How sure: the level of the answer's set", LEVELS, value=LEVEL, key="level", format_func=percent,
         help="The set holds every digit your drawing fits better than the worst-fitting (1 − level) of real "
              "digits fit their own label. At 95% it holds the right digit for 95% of MNIST's test digits "
-             "(measured: 94.60%); a higher level gives larger sets.")
+             "(measured: 94.26%); a higher level gives larger sets.")
     metric = st.sidebar.radio("Distance", ["L1", "L2"], horizontal=True, key="metric",
                               help="L1: sum of |differences| (Manhattan). L2: Euclidean.").lower()
     voting = st.sidebar.radio("Vote weighting", ["uniform", "distance"], horizontal=True, key="voting",
@@ -120,7 +120,7 @@ def explainer():
             "well 5,000 of MNIST's training digits fit theirs: digits the networks never learned from, each left "
             "out of the index in turn. The "
             "answer's set holds every digit that fits better than the worst-fitting 5% of those (at 95%): it "
-            "held the right digit for 94.60% of MNIST's test digits. A drawing farther from every reference "
+            "held the right digit for 94.26% of MNIST's test digits. A drawing farther from every reference "
             "than 99% of real digits are from theirs is answered \"this does not look like a digit\".\n\n"
             "**Your own digits**: a drawing you correct (\"Not a 5? It's a …\"), or clear without correcting, "
             "joins your own references (★). When the nearest of yours lies within "
