@@ -467,7 +467,8 @@ def main(argv=None) -> int:
                     f"training digits aside, unlearned: the certainty is calibrated on them (default: {SET_ASIDE:,}, "
                     "or a tenth of --train when that is fewer)")
     tr.add_argument("--pen", action="store_true", help="also train on every real pen digit, drawn on the canvas as "
-                    "the index holds them and as other writers might (knn.augment.vary_strokes; the shipped weights: yes)")
+                    "the index holds them and as other writers might (knn.augment.vary_strokes; the shipped "
+                    "weights: yes)")
     tr.add_argument("--without", metavar="WRITERS", help="with --pen, leave these writers' digits out ('1-10', "
                     "'1,4,7'): networks to measure them with (knn/weights/held-out-*.npz)")
     _pen_data(tr)

@@ -18,10 +18,11 @@ Their mistakes differ, so together they misread fewer digits than either
   :func:`save` writes it as a plain ``.npz`` (no pickle) to WEIGHTS_FILE.
 * The shipped networks (WEIGHTS_FILE) also learned from every real pen
   digit (:mod:`knn.pen`), drawn as written and as other writers might
-  (:func:`knn.augment.vary_strokes`). A figure about pen writers must come from networks
-  that never saw them: the folder beside it holds networks trained without
-  some writers (each file lists them) and networks trained on MNIST alone,
-  and :func:`weights_without` picks the file to read given writers with.
+  (:func:`knn.augment.vary_strokes`). A figure about pen writers must come
+  from networks that never saw them: the folder beside it holds networks
+  trained without some writers (each file lists them) and networks trained
+  on MNIST alone, and :func:`weights_without` picks the file to read given
+  writers with.
 * :class:`Network` is one trained CNN; :class:`Embedder` loads the members
   and turns (n, 28, 28) uint8 MNIST-format images into (n, 128) uint8
   vectors: each network's float embedding divided by a scale fixed at
