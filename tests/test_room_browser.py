@@ -1,5 +1,6 @@
 """A lecture hall in real browsers: a wall on a projector and six phones, through nginx to two replicas that
-share one rooms' database, on SQLite and on PostgreSQL.
+share one rooms' database: SQLite, the default, one file that two server processes write to. The pages reach
+PostgreSQL through the same store, which test_room_store and test_room_load check on both databases.
 
 The lecturer opens a room asking for a 4; six phones (390x844, touch) join
 by its link, each on the replica nginx gives it, draw a 4 of a pen writer
@@ -25,17 +26,14 @@ HELD_OUT = range(21, 31)  # the pen writers the phones draw; the replicas' refer
 WITHIN = 3.0  # s from a phone's send to its drawing on the wall
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def hall(request, eval_cache, tmp_path_factory):
-    """Two replicas behind nginx sharing one rooms' database; yields (url, the database's URL)."""
-    if request.param == "sqlite":
-        db = f"sqlite:///{tmp_path_factory.mktemp('rooms') / 'rooms.sqlite'}"
-    else:
-        db = request.getfixturevalue("postgres")
+@pytest.fixture(scope="module")
+def hall(eval_cache, tmp_path_factory):
+    """Two replicas behind nginx sharing one SQLite rooms' database; yields (replicas, the database's URL)."""
+    db = f"sqlite:///{tmp_path_factory.mktemp('rooms') / 'rooms.sqlite'}"
     env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT=HOLD_OUT,
                KNN_ROOM_DB=db)
     with Replicas(2, env=env) as r:
-        yield r, db, request.param
+        yield r, db
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +71,7 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
     from knn.drawn import to_canvas
     from room.store import Store
 
-    replicas, db, kind = hall
+    replicas, db = hall
     url = replicas.url
     art = ROOT / "artifacts"
     art.mkdir(exist_ok=True)
@@ -114,7 +112,7 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
             assert items[0][1].split(" ")[0] == (read if read != "not a digit" else "not"), (items[0], read)
         wall.wait_for_timeout(1200)
         wall.screenshot(path=str(art / "room-moderator.png"))
-        print(kind, "replicas", replicas_used, "phones read", said, "on the wall after (s)",
+        print("replicas", replicas_used, "phones read", said, "on the wall after (s)",
               [round(x, 2) for x in delays])
         assert len(replicas_used) == 2, replicas_used  # the phones were split over both replicas
         assert max(delays) <= WITHIN, delays
