@@ -105,12 +105,22 @@ def postgres():
     return url
 
 
-@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.unit), "postgresql"])
-def room_db(request, tmp_path):
-    """A rooms' database URL, once per kind: a SQLite file of the test's own (the fast tier), and PostgreSQL."""
+def _room_db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'rooms.sqlite'}"
     return request.getfixturevalue("postgres")
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.unit), "postgresql"])
+def room_db(request, tmp_path):
+    """A rooms' database URL, once per kind: a SQLite file of the test's own (the fast tier), and PostgreSQL."""
+    return _room_db_url(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def room_db_full(request, tmp_path):
+    """room_db for tests that read a data set or the shipped references: both kinds outside the fast tier."""
+    return _room_db_url(request, tmp_path)
 
 
 @pytest.fixture

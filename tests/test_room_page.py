@@ -1,4 +1,5 @@
-"""The Room page and the Draw page in a room, through AppTest: open, wall, moderation, Send, refusals."""
+"""The Room page and the Draw page in a room, through AppTest, on SQLite and PostgreSQL: open, wall,
+moderation, Send, refusals."""
 
 import numpy as np
 import pytest
@@ -9,17 +10,29 @@ from helpers import APP, ROOT, captions, prediction
 ROOM_PAGE = str(ROOT / "ui" / "room_page.py")
 
 
-@pytest.fixture
-def db(monkeypatch, tmp_path):
-    """A rooms' database of the test's own, and the pages' store made anew for it."""
+def pages_store(monkeypatch, url):
+    """The pages pointed at the database at url, their store made anew for it; yields a store of the test's own."""
     from room.store import Store
     from ui import rooms
 
-    url = f"sqlite:///{tmp_path / 'rooms.sqlite'}"
     monkeypatch.setenv("KNN_ROOM_DB", url)
     rooms.store.clear()
-    yield Store(url)
+    store = Store(url)
+    yield store
+    store.dispose()
     rooms.store.clear()
+
+
+@pytest.fixture
+def db(monkeypatch, room_db):
+    """The Room page's database, SQLite (the fast tier) and PostgreSQL."""
+    yield from pages_store(monkeypatch, room_db)
+
+
+@pytest.fixture
+def draw_db(monkeypatch, room_db_full):
+    """The Draw page's database, SQLite and PostgreSQL: the page reads with the shipped references."""
+    yield from pages_store(monkeypatch, room_db_full)
 
 
 def room_page(**params) -> AppTest:
@@ -49,7 +62,6 @@ def sent(store, code, n=3, prompt_right=2):
                        b"") for j in range(n)]
 
 
-@pytest.mark.unit
 def test_a_lecturer_opens_a_room_and_holds_its_key(db):
     at = room_page()
     assert not at.exception and any("Open a room" in s.value for s in at.subheader)
@@ -68,7 +80,6 @@ def test_a_lecturer_opens_a_room_and_holds_its_key(db):
     assert at.button(key="next-round") and at.button(key="close-room")
 
 
-@pytest.mark.unit
 def test_the_wall_shows_drawings_with_their_readings_and_a_tally(db):
     room, _ = db.open_room(4)
     sent(db, room.code)
@@ -81,7 +92,6 @@ def test_the_wall_shows_drawings_with_their_readings_and_a_tally(db):
     assert not [b for b in at.button if str(b.key).startswith("hide-")]  # no key: no controls
 
 
-@pytest.mark.unit
 def test_a_guessed_key_changes_nothing(db):
     room, key = db.open_room(4)
     ids = [d.id for d in sent(db, room.code)]
@@ -93,7 +103,6 @@ def test_a_guessed_key_changes_nothing(db):
     assert [d.id for d in db.wall(room.code)[2]][::-1] == ids and db.room(room.code).round == 1
 
 
-@pytest.mark.unit
 def test_the_moderator_hides_teaches_and_runs_rounds(db):
     room, key = db.open_room(4)
     first, second, third = sent(db, room.code)
@@ -114,7 +123,6 @@ def test_the_moderator_hides_teaches_and_runs_rounds(db):
     assert db.room(room.code).closed and any("closed to new drawings" in h.value for h in at.subheader)
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("code,says", [("WXYA", "There is no room WXYA"), ("<b>x</b>", "not a room code")])
 def test_a_room_that_is_not_there_says_so(db, code, says):
     at = room_page(room=code)
@@ -146,30 +154,30 @@ def draw_page(code, drawing=None) -> AppTest:
     return at.run()
 
 
-def test_a_visitor_sends_a_drawing_to_the_wall(db):
-    room, key = db.open_room(7)
+def test_a_visitor_sends_a_drawing_to_the_wall(draw_db):
+    room, key = draw_db.open_room(7)
     at = draw_page(room.code)
     assert not at.exception and f"Room {room.code} · draw a 7" in html(at)
     assert at.button(key="send").disabled  # nothing drawn: nothing to send
     at = draw_page(room.code, strokes())
-    assert db.wall(room.code)[1].tally.sent == 0  # nothing leaves the page before Send
+    assert draw_db.wall(room.code)[1].tally.sent == 0  # nothing leaves the page before Send
     said = prediction(at)
     at.button(key="send").click().run()
     assert not at.exception
     assert [t.value for t in at.toast] and "Sent to the wall" in at.toast[0].value
-    _, rnd, shown = db.wall(room.code)
+    _, rnd, shown = draw_db.wall(room.code)
     assert rnd.tally.sent == 1 and str(shown[0].reading.prediction) == said[0] and shown[0].strokes == strokes()
     assert shown[0].thumbnail.startswith(b"\x89PNG") and shown[0].reading.prediction_set
     assert at.button(key="send").disabled and at.button(key="send").label == "Sent"  # this drawing is on the wall
-    db.close_room(room.code, key)
+    draw_db.close_room(room.code, key)
     at = draw_page(room.code, strokes(1))
     assert "closed" in html(at) and at.button(key="send").disabled and prediction(at)
 
 
-def test_a_refused_send_says_why_and_keeps_the_drawing(db, monkeypatch):
+def test_a_refused_send_says_why_and_keeps_the_drawing(draw_db, monkeypatch):
     from room.store import Store, TooFast
 
-    room, _ = db.open_room(7)
+    room, _ = draw_db.open_room(7)
     at = draw_page(room.code, strokes())
 
     def too_fast(*a, **k):
@@ -182,16 +190,16 @@ def test_a_refused_send_says_why_and_keeps_the_drawing(db, monkeypatch):
     assert prediction(at) == said and not at.button(key="send").disabled  # the drawing and its answer stay
 
 
-def test_a_join_link_to_no_room_still_draws(db):
+def test_a_join_link_to_no_room_still_draws(draw_db):
     at = draw_page("WXYA", strokes())
     assert not at.exception and any("There is no room WXYA" in w.value for w in at.warning)
     assert prediction(at) == ["7"] and not [b for b in at.button if b.key == "send"]
 
 
-def test_a_wall_out_of_reach_keeps_the_drawing(db, monkeypatch):
+def test_a_wall_out_of_reach_keeps_the_drawing(draw_db, monkeypatch):
     from ui import rooms
 
-    room, _ = db.open_room(7)
+    room, _ = draw_db.open_room(7)
     monkeypatch.setenv("KNN_ROOM_DB", "postgresql://knn:knn@127.0.0.1:1/none")  # the database goes away
     rooms.store.clear()
     at = draw_page(room.code, strokes())
@@ -204,12 +212,12 @@ def test_a_wall_out_of_reach_keeps_the_drawing(db, monkeypatch):
     assert prediction(at) == said and at.button(key="send").label == "Send to the wall"
 
 
-def test_digits_taught_to_the_room_are_everyones_neighbours(db):
+def test_digits_taught_to_the_room_are_everyones_neighbours(draw_db):
     from room.store import Reading
 
-    room, key = db.open_room(3)
-    taught = db.send(room.code, "phone-teacher", strokes(7), Reading(7, (7,), False, 0.9), b"")
-    db.teach(room.code, key, [taught.id])  # the lecturer: this drawing is a 3
+    room, key = draw_db.open_room(3)
+    taught = draw_db.send(room.code, "phone-teacher", strokes(7), Reading(7, (7,), False, 0.9), b"")
+    draw_db.teach(room.code, key, [taught.id])  # the lecturer: this drawing is a 3
     at = draw_page(room.code, strokes(7))
     assert not at.exception
     nearest = [c for c in captions(at) if "☆ room" in c]
