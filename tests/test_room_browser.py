@@ -1,6 +1,6 @@
 """A lecture hall in real browsers: a wall on a projector and six phones, through nginx to two replicas that
 share one rooms' database: SQLite, the default, one file that two server processes write to. The pages reach
-PostgreSQL through the same store, which test_room_store and test_room_load check on both databases.
+PostgreSQL through the same store, which test_room_store, test_room_page and test_room_load check on both databases.
 
 The lecturer opens a room asking for a 4; six phones (390x844, touch) join
 by its link, each on the replica nginx gives it, draw a 4 of a pen writer
