@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from room.store import Store
+from room.store import Store, prompt_words
 
 COLUMNS = [str(d) for d in range(10)] + ["not a digit"]  # the confusion table's columns: what was read
 
@@ -52,7 +52,7 @@ def text(report: dict) -> str:
     out = [f"Room {report['room']}, opened {report['created']}" + (" (closed)" if report["closed"] else "")]
     for r in report["rounds"]:
         t = r["tally"]
-        asked = "any digit" if r["prompt"] is None else f"a {r['prompt']}"
+        asked = prompt_words(r["prompt"])
         right = "" if r["prompt"] is None else f", {t['right']} read as {r['prompt']}"
         out.append(f"\nRound {r['number']}: draw {asked} ({t['sent']} on the wall{right}; started {r['started']})")
         for d in r["drawings"]:

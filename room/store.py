@@ -105,6 +105,14 @@ class Damaged(RoomError):
     pass
 
 
+class PromptChanged(RoomError):
+    """The room asks for another digit than it did when the drawing was made; ``room`` is the room as it is now."""
+
+    def __init__(self, message: str, room: "Room"):
+        super().__init__(message)
+        self.room = room
+
+
 class Unreachable(RoomError):
     """The database could not be reached, or stayed locked: nothing was stored or changed."""
 
@@ -130,6 +138,11 @@ class Reading:
         return "not a digit" if self.not_a_digit else str(self.prediction)
 
 
+def prompt_words(prompt: Optional[int]) -> str:
+    """What a round asks for, in words: "a 4", or "any digit" (``None``)."""
+    return "any digit" if prompt is None else f"a {prompt}"
+
+
 @dataclass(frozen=True)
 class Room:
     code: str
@@ -141,7 +154,7 @@ class Room:
 
     def banner(self) -> str:
         """"Room KXRT · draw a 4" (or "draw any digit")."""
-        return f"Room {self.code} · " + (f"draw a {self.prompt}" if self.prompt is not None else "draw any digit")
+        return f"Room {self.code} · draw {prompt_words(self.prompt)}"
 
 
 @dataclass(frozen=True)
@@ -373,13 +386,18 @@ class Store:
     # ---- a visitor's send ----
 
     @_reachable
-    def send(self, code: str, visitor: str, strokes: str, reading: Reading, thumbnail: bytes = b"") -> Drawing:
+    def send(self, code: str, visitor: str, strokes: str, reading: Reading, thumbnail: bytes = b"",
+             seen: Optional[Room] = None) -> Drawing:
         """Put a drawing on the room's wall; the Drawing stored, or a RoomError that says why not.
 
         ``strokes`` is the drawing as a share link packs it, read back here by
         the same :func:`knn.sketch.unpack` before anything is stored;
         ``visitor`` a random token of the sender's browser session (the
-        limits are counted per visitor).
+        limits are counted per visitor); ``seen`` the room as the sender's
+        page showed it when the drawing was made. A drawing is judged against
+        the prompt of the round it lands in, so one made while the room asked
+        for another digit is refused (:class:`PromptChanged`) unless the room
+        now asks for any digit.
         """
         try:
             unpack(strokes)
@@ -396,6 +414,10 @@ class Store:
             room = self._room(c, code)
             if room.closed:
                 raise Closed(f"Room {room.code} is closed: the lecturer is no longer taking drawings.")
+            if seen is not None and room.prompt is not None and room.prompt != seen.prompt:
+                raise PromptChanged(f"Room {room.code} now asks for {prompt_words(room.prompt)} (round "
+                                    f"{room.round}); your drawing was made when it asked for "
+                                    f"{prompt_words(seen.prompt)}.", room)
             now = self.clock()
             mine = sa.and_(drawings.c.room == room.code, drawings.c.visitor == visitor)
             last = c.execute(sa.select(sa.func.max(drawings.c.sent)).where(mine)).scalar()

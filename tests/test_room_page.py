@@ -190,6 +190,23 @@ def test_a_refused_send_says_why_and_keeps_the_drawing(draw_db, monkeypatch):
     assert prediction(at) == said and not at.button(key="send").disabled  # the drawing and its answer stay
 
 
+def test_a_drawing_made_for_an_earlier_prompt_waits_for_a_second_press(draw_db):
+    room, key = draw_db.open_room(7)
+    at = draw_page(room.code, strokes())  # drawn while the room asks for a 7
+    said = prediction(at)
+    draw_db.next_round(room.code, key, 3)  # the lecturer moves on before the phone sends
+    at.button(key="send").click().run()
+    assert not at.exception and f"Room {room.code} · draw a 3" in html(at)
+    assert any(w.value.startswith(f"Not sent: Room {room.code} now asks for a 3 (round 2); your drawing was made "
+                                  "when it asked for a 7.") and "Press Send to the wall again" in w.value
+               for w in at.warning)
+    assert draw_db.wall(room.code)[1].tally.sent == 0 and prediction(at) == said
+    at.button(key="send").click().run()  # pressed again, knowing: it goes to the round on now
+    assert not at.exception and "Sent to the wall" in at.toast[0].value
+    _, rnd, shown = draw_db.wall(room.code)
+    assert rnd.number == 2 and rnd.tally.sent == 1 and shown[0].prompt == 3
+
+
 def test_a_join_link_to_no_room_still_draws(draw_db):
     at = draw_page("WXYA", strokes())
     assert not at.exception and any("There is no room WXYA" in w.value for w in at.warning)

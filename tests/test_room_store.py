@@ -9,8 +9,8 @@ import pytest
 from knn.sketch import Sketch, pack
 from room import report
 from room.limits import CODE_LETTERS, LIMITS
-from room.store import (Closed, Damaged, NoSuchRoom, NotModerator, Reading, RoomError, Store, TooFast, TooMany,
-                        Unreachable, drawings, rooms)
+from room.store import (Closed, Damaged, NoSuchRoom, NotModerator, PromptChanged, Reading, RoomError, Store, TooFast,
+                        TooMany, Unreachable, drawings, rooms)
 
 STROKES = pack(Sketch((280, 280), (np.array([[60.0, 40.0], [200.0, 40.0], [120.0, 250.0]]),), (18.0,)))
 FOUR, NINE, ODD = Reading(4, (4,), False, 0.6), Reading(9, (4, 9), False, 0.3), Reading(1, (), True, 0.0)
@@ -43,9 +43,9 @@ def other_than(key: str) -> str:
     return key[:-1] + ("a" if key[-1] != "a" else "b")
 
 
-def send(store, clock, code, visitor, reading=FOUR, strokes=STROKES):
+def send(store, clock, code, visitor, reading=FOUR, strokes=STROKES, seen=None):
     clock.t += LIMITS.send_every_s  # one send every 2 s per visitor: allowed
-    return store.send(code, visitor, strokes, reading, b"\x89PNG thumbnail")
+    return store.send(code, visitor, strokes, reading, b"\x89PNG thumbnail", seen=seen)
 
 
 def test_a_room_has_a_readable_code_and_a_secret_key_kept_only_as_its_hash(store):
@@ -89,6 +89,27 @@ def test_a_visitor_is_held_to_the_limits_and_told_why(store, clock):
     with pytest.raises(Closed, match="closed"):
         send(store, clock, room.code, "phone-other")
     assert store.wall(room.code)[1].tally.sent == 1  # nothing refused was stored
+
+
+def test_a_drawing_is_judged_only_against_a_prompt_its_sender_saw(store, clock):
+    room, key = store.open_room(4)
+    seen = store.room(room.code)  # the phone's page, as the drawing was made
+    store.next_round(room.code, key, 7)
+    with pytest.raises(PromptChanged, match=r"now asks for a 7 \(round 2\); your drawing was made when it asked "
+                                            r"for a 4") as refused:
+        send(store, clock, room.code, "phone-late-1", seen=seen)
+    now = refused.value.room
+    assert (now.round, now.prompt) == (2, 7) and store.wall(room.code)[1].tally.sent == 0
+    assert send(store, clock, room.code, "phone-late-1", seen=now).prompt == 7  # sent knowing what is asked
+    store.set_prompt(room.code, key, 3)  # the same round, another digit
+    with pytest.raises(PromptChanged, match="now asks for a 3"):
+        send(store, clock, room.code, "phone-late-1", seen=now)
+    threes = store.room(room.code)
+    store.next_round(room.code, key, 3)  # a new round asking for the same digit: the drawing still answers it
+    assert send(store, clock, room.code, "phone-late-1", seen=threes).round == 3
+    store.next_round(room.code, key, None)  # any digit: whatever it was made for, it answers that
+    assert send(store, clock, room.code, "phone-late-1", seen=seen).prompt is None
+    assert send(store, clock, room.code, "phone-no-seen").round == 4  # a send that says nothing is not checked
 
 
 @pytest.mark.parametrize("strokes,reading,thumbnail,says", [

@@ -193,6 +193,8 @@ def send_button(room, sketch, ans=None, picture=None, level=None) -> None:
     """Send to the wall, in the place the canvas left for it: a press sends the drawing and its answer
     (:func:`ui.rooms.send`) in the run it starts, and the button then says Sent; a refusal is said under the
     canvas, and the drawing stays."""
+    if sketch is not None:
+        rooms.note_drawing(room, sketch)
     if st.session_state.get("send") and sketch is not None and ans is not None and not room.closed:
         ok, message = rooms.send(room, sketch, picture, ans, level)
         if ok:

@@ -18,7 +18,7 @@ import segno
 import streamlit as st
 
 from knn.figures import png_uri
-from room.store import Room, RoomError
+from room.store import Room, RoomError, prompt_words
 from ui import rooms
 from ui.widgets import LAYOUT, PICTURES
 
@@ -38,10 +38,6 @@ WALL = """<style>
 .knn-tally { font-size: 1.2rem; line-height: 1.6; }
 .knn-tally b { font-size: 1.6rem; }
 </style>"""
-
-
-def prompt_words(prompt) -> str:
-    return "any digit" if prompt is None else f"a {prompt}"
 
 
 def moderator_key(code: str):

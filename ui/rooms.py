@@ -4,7 +4,9 @@ A join link (``/?room=CODE``) opens the Draw page in a room: a banner names
 the room and its prompt, and **Send to the wall** puts the drawing and its
 answer on the room's wall (:mod:`room.store`). Nothing leaves the page before
 that button is pressed; when the wall cannot take it, the page says why and
-the drawing stays on the canvas. Drawings the lecturer taught the room are
+the drawing stays on the canvas. A drawing made while the room asked for
+another digit than it asks for now is not sent at the first press: the page
+says what the room asks for now, and a second press sends it all the same. Drawings the lecturer taught the room are
 searched as the visitor's own references are (☆). Outside a room nothing
 here touches the database.
 """
@@ -21,7 +23,7 @@ import streamlit as st
 from knn.figures import for_display, png
 from knn.preprocess import ImageError
 from knn.sketch import LinkError, pack, unpack
-from room.store import Reading, Room, RoomError, Store, Unreachable, normal_code
+from room.store import PromptChanged, Reading, Room, RoomError, Store, Unreachable, normal_code, prompt_words
 
 ROOM = "room"  # the query parameter of a join link
 THUMBNAIL = 70  # px: a drawing on the wall (the 280 px canvas box-averaged 4 to 1)
@@ -83,6 +85,24 @@ def parcel(sketch, picture: np.ndarray) -> tuple:
     return pack(sketch), png(for_display(picture, THUMBNAIL))
 
 
+def note_drawing(room: Room, sketch) -> None:
+    """Note the room as this run shows it whenever the drawing on the canvas is new or has changed: what the
+    room asked for while it was made (:func:`send` tells the store)."""
+    try:
+        strokes = pack(sketch)
+    except LinkError:
+        return
+    made = st.session_state.get("drawn_in")
+    if room.round and (made is None or made[0] != strokes):  # round 0: the room could not be read this run
+        st.session_state["drawn_in"] = (strokes, room)
+
+
+def drawn_in(strokes: str) -> Optional[Room]:
+    """The room as the page showed it when this drawing was last changed; None if not noted."""
+    made = st.session_state.get("drawn_in")
+    return made[1] if made is not None and made[0] == strokes else None
+
+
 def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
     """Put a drawing and its answer on the room's wall: (sent?, message for the visitor)."""
     cert = ans.certainty
@@ -90,7 +110,11 @@ def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
                       float(cert.credibility))
     try:
         strokes, thumbnail = parcel(sketch, picture)
-        store().send(room.code, visitor(), strokes, reading, thumbnail)
+        store().send(room.code, visitor(), strokes, reading, thumbnail, seen=drawn_in(strokes))
+    except PromptChanged as e:
+        st.session_state["drawn_in"] = (strokes, e.room)  # told: the next press sends it as it is
+        return False, (f"Not sent: {e} Press Send to the wall again to send it all the same, or clear it and "
+                       f"draw {prompt_words(e.room.prompt)}.")
     except (RoomError, LinkError) as e:
         return False, f"Not sent: {e} Your drawing is still here."
     st.session_state["sent"] = strokes
