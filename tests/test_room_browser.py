@@ -152,5 +152,23 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         after = store.wall(code)
         assert (after[0].round, after[0].prompt, after[0].closed) == (before[0].round, before[0].prompt, False)
         assert [d.id for d in after[2]] == [d.id for d in before[2]]
+
+        pg, d = pages[0], fours[1]  # a phone draws another 4, and the lecturer moves on to a 7 before it sends
+        pg.get_by_role("button", name="Clear").tap()
+        pg.get_by_role("button", name="Send to the wall").wait_for(timeout=30_000)
+        touch_draw(pg, phones[0].new_cdp_session(pg), [[tuple(q) for q in line]
+                                                       for line in to_canvas(d.strokes, 0.7, (140, 140))])
+        settled_prediction(pg, quiet=1.0)
+        wall.get_by_label("Ask for").click()
+        wall.get_by_role("option", name="a 7").click()
+        wall.get_by_role("button", name="Next round").click()
+        wall.get_by_text("Round 2: draw a 7").wait_for(timeout=30_000)
+        pg.get_by_role("button", name="Send to the wall").tap()
+        pg.get_by_text("Press Send to the wall again").wait_for(timeout=30_000)  # told, not judged against a 7
+        assert pg.locator(".knn-room-banner").inner_text().endswith("draw a 7") and not store.wall(code)[2]
+        pg.get_by_role("button", name="Send to the wall").tap()  # sent knowing what the room asks for now
+        pg.get_by_text("Sent to the wall").wait_for(timeout=30_000)
+        _, rnd, shown = store.wall(code)
+        assert (rnd.number, rnd.prompt, len(shown)) == (2, 7, 1)
         store.dispose()
         browser.close()
