@@ -207,6 +207,19 @@ def test_a_drawing_made_for_an_earlier_prompt_waits_for_a_second_press(draw_db):
     assert rnd.number == 2 and rnd.tally.sent == 1 and shown[0].prompt == 3
 
 
+def test_the_wall_gets_a_reading_never_the_visitors_own_label(draw_db):
+    room, _ = draw_db.open_room(3)
+    at = draw_page(room.code, strokes(7))
+    assert prediction(at) == ["7"]
+    at.button(key="fix-3").click().run()  # "Not a 7? It's a 3": the page now reads it as tapped
+    assert prediction(at) == ["3"]
+    at.button(key="send").click().run()
+    assert not at.exception and at.toast[0].value.endswith("read as 7, as it was read before your correction.")
+    shown = draw_db.wall(room.code)[2]
+    assert shown[0].reading.prediction == 7 and shown[0].right is False  # no ✓ the references did not give
+    assert prediction(at) == ["3"]  # the page still reads it the visitor's way
+
+
 def test_a_join_link_to_no_room_still_draws(draw_db):
     at = draw_page("WXYA", strokes())
     assert not at.exception and any("There is no room WXYA" in w.value for w in at.warning)

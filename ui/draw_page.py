@@ -189,14 +189,14 @@ def canvas(stroke: int, size: tuple, room=None):
 THIS_RUN = {}  # what one run of this page leaves for later in the same run (emptied as each run starts)
 
 
-def send_button(room, sketch, ans=None, picture=None, level=None) -> None:
+def send_button(room, sketch, ans=None, picture=None, level=None, unlabelled=None) -> None:
     """Send to the wall, in the place the canvas left for it: a press sends the drawing and its answer
-    (:func:`ui.rooms.send`) in the run it starts, and the button then says Sent; a refusal is said under the
-    canvas, and the drawing stays."""
+    (:func:`ui.rooms.send`; ``unlabelled`` reads it without the visitor's own copy of it) in the run it
+    starts, and the button then says Sent; a refusal is said under the canvas, and the drawing stays."""
     if sketch is not None:
         rooms.note_drawing(room, sketch)
     if st.session_state.get("send") and sketch is not None and ans is not None and not room.closed:
-        ok, message = rooms.send(room, sketch, picture, ans, level)
+        ok, message = rooms.send(room, sketch, picture, ans, level, unlabelled)
         if ok:
             st.toast(message, icon=":material/cast:")  # a toast: on a phone the answer stays where it was
         else:
@@ -474,7 +474,8 @@ def main():
         refs = resources.references_now(n_train, metric, space.name, building)
     st.sidebar.caption("References: " + "; ".join(refs.sets) + "."
                        + (f" No real pen digits: {refs.note}" if refs.note else ""))
-    taught = session.taught(space, metric, rooms.group_taught(space, room))
+    group = rooms.group_taught(space, room)
+    taught = session.taught(space, metric, group)
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if choice == "Number":
         sketch = canvas(stroke, NUMBER_CANVAS)
@@ -512,7 +513,8 @@ def main():
             left.error(f"That picture cannot be read: {e}")
             return
     if room is not None and THIS_RUN.get("send") is not None:
-        send_button(room, THIS_RUN.get("sketch"), ans, picture, level)
+        send_button(room, THIS_RUN.get("sketch"), ans, picture, level, lambda: resources.answer(
+            refs, picture, k, voting, session.taught(space, metric, group, leave_out=ans.query)))
         if "send_note" in THIS_RUN:
             left.warning(THIS_RUN["send_note"])
     with right:

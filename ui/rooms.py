@@ -6,9 +6,11 @@ answer on the room's wall (:mod:`room.store`). Nothing leaves the page before
 that button is pressed; when the wall cannot take it, the page says why and
 the drawing stays on the canvas. A drawing made while the room asked for
 another digit than it asks for now is not sent at the first press: the page
-says what the room asks for now, and a second press sends it all the same. Drawings the lecturer taught the room are
-searched as the visitor's own references are (☆). Outside a room nothing
-here touches the database.
+says what the room asks for now, and a second press sends it all the same.
+The wall gets what the references read, never a visitor's own label: a
+drawing they corrected is sent as it was read before the correction.
+Drawings the lecturer taught the room are searched as the visitor's own
+references are (☆). Outside a room nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -103,8 +105,16 @@ def drawn_in(strokes: str) -> Optional[Room]:
     return made[1] if made is not None and made[0] == strokes else None
 
 
-def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
-    """Put a drawing and its answer on the room's wall: (sent?, message for the visitor)."""
+def send(room: Room, sketch, picture: np.ndarray, ans, level: float, unlabelled) -> tuple:
+    """Put a drawing and its answer on the room's wall: (sent?, message for the visitor).
+
+    A drawing the visitor corrected is read on their page as they tapped (their own copy of it lies at
+    distance 0); a label is not a reading, so the wall gets ``unlabelled()`` instead: the drawing read without
+    that copy, as the references and the visitor's other digits read it.
+    """
+    labelled = ans.decided_by is not None and ans.decided_by.distance == 0
+    if labelled:
+        ans = unlabelled()
     cert = ans.certainty
     reading = Reading(ans.prediction, tuple(cert.prediction_set(level)), bool(cert.not_a_digit),
                       float(cert.credibility))
@@ -118,7 +128,8 @@ def send(room: Room, sketch, picture: np.ndarray, ans, level: float) -> tuple:
     except (RoomError, LinkError) as e:
         return False, f"Not sent: {e} Your drawing is still here."
     st.session_state["sent"] = strokes
-    return True, f"Sent to the wall of room {room.code}, read as {reading.words()}."
+    before = ", as it was read before your correction" if labelled else ""
+    return True, f"Sent to the wall of room {room.code}, read as {reading.words()}{before}."
 
 
 def already_sent(sketch) -> bool:

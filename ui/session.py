@@ -24,13 +24,16 @@ from ui.widgets import a_digit
 MAX_TAUGHT = 100  # own digits one visitor may hold: bounded memory per session (the oldest kept as read make room)
 
 
-def taught(space, metric: str, group=()) -> Optional[references.References]:
+def taught(space, metric: str, group=(), leave_out=None) -> Optional[references.References]:
     """The visitor's digits taught in a space, as references searched next to the shared ones; None if none.
 
     ``group``: digits taught to the visitor's whole room, (vector, label,
     picture) each, searched with them (marked ☆ where the visitor's own are ★).
+    ``leave_out``: a vector as compared; the visitor's own copy of it, if any, is left out.
     """
-    items = list(group) + [item[:3] for item in st.session_state.get("taught", {}).get(space.name, [])]
+    own = [item[:3] for item in st.session_state.get("taught", {}).get(space.name, [])
+           if leave_out is None or not np.array_equal(item[0], leave_out)]
+    items = list(group) + own
     if not items:
         return None
     vectors, labels, pictures = zip(*items)
