@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from knn import spaces
-from knn.answer import MAX_K, OWN_RADIUS, neighbours_csv
+from knn.answer import MAX_K, OWN_RADIUS, answer, neighbours_csv
 from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS
 from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
@@ -513,8 +513,9 @@ def main():
             left.error(f"That picture cannot be read: {e}")
             return
     if room is not None and THIS_RUN.get("send") is not None:
-        send_button(room, THIS_RUN.get("sketch"), ans, picture, level, lambda: resources.answer(
-            refs, picture, k, voting, session.taught(space, metric, group, leave_out=ans.query)))
+        # the drawing read without the visitor's copy of it, past the session's kept answer, which stays
+        send_button(room, THIS_RUN.get("sketch"), ans, picture, level, lambda: resources.run(
+            answer, refs, picture, k, voting, session.taught(space, metric, group, leave_out=ans.query)))
         if "send_note" in THIS_RUN:
             left.warning(THIS_RUN["send_note"])
     with right:
