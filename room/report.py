@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from room.store import Store, prompt_words
+from room.store import Store, Tally, prompt_words
 
 COLUMNS = [str(d) for d in range(10)] + ["not a digit"]  # the confusion table's columns: what was read
 
@@ -53,7 +53,8 @@ def text(report: dict) -> str:
     for r in report["rounds"]:
         t = r["tally"]
         asked = prompt_words(r["prompt"])
-        right = "" if r["prompt"] is None else f", {t['right']} read as {r['prompt']}"
+        words = Tally(**t).right_words(r["prompt"])
+        right = f", {t['right']} {words}" if words else ""
         out.append(f"\nRound {r['number']}: draw {asked} ({t['sent']} on the wall{right}; started {r['started']})")
         for d in r["drawings"]:
             read = "not a digit" if d["not_a_digit"] else str(d["prediction"])

@@ -183,8 +183,24 @@ class Tally:
 
     sent: int
     right: int  # read as the digit its sender was asked for
+    asked: int  # sent while the round asked for a digit (the others: while it asked for any)
+    prompts: tuple  # the digits those were asked for, ascending (more than one if the prompt changed)
     by_digit: tuple  # (10,) read as each digit (not counting "not a digit")
     not_a_digit: int
+
+    def only_asked(self, prompt: Optional[int]) -> bool:
+        """Whether every drawing counted was sent while the round asked for ``prompt`` (a digit)."""
+        return prompt is not None and self.asked == self.sent and set(self.prompts) <= {prompt}
+
+    def right_words(self, prompt: Optional[int]) -> Optional[str]:
+        """What follows the count of right readings, for a round now asking for ``prompt``: "read as 4 (67%)";
+        "read as asked (…)" once its drawings were sent under another prompt, each judged against its own;
+        None where nothing was or is asked for."""
+        if not self.asked:
+            return None if prompt is None else f"read as {prompt}"
+        what = f"read as {prompt}" if prompt is not None and set(self.prompts) == {prompt} else "read as asked"
+        share = f"{self.right / self.asked:.0%}"
+        return f"{what} ({share})" if self.asked == self.sent else f"{what} ({share} of {self.asked} asked)"
 
 
 @dataclass(frozen=True)
@@ -462,20 +478,24 @@ class Store:
     @staticmethod
     def _tally(c, code: str, number: int) -> Tally:
         d = drawings.c
-        right = sa.case((sa.and_(d.prediction == d.prompt, sa.not_(d.not_a_digit)), 1), else_=0)
-        rows = c.execute(sa.select(d.prediction, d.not_a_digit, sa.func.count(), sa.func.sum(right))
+        rows = c.execute(sa.select(d.prediction, d.not_a_digit, d.prompt, sa.func.count())
                          .where(d.room == code, d.round == number, sa.not_(d.hidden))
-                         .group_by(d.prediction, d.not_a_digit)).all()
+                         .group_by(d.prediction, d.not_a_digit, d.prompt)).all()
         by_digit = [0] * 10
-        sent = n_right = odd = 0
-        for prediction, not_a_digit, n, r in rows:
+        sent = n_right = asked = odd = 0
+        prompts = set()
+        for prediction, not_a_digit, prompt, n in rows:
             sent += n
-            n_right += int(r or 0)
+            if prompt is not None:
+                asked += n
+                prompts.add(prompt)
+                n_right += n if not not_a_digit and prediction == prompt else 0
             if not_a_digit:
                 odd += n
             else:
                 by_digit[prediction] += n
-        return Tally(sent=sent, right=n_right, by_digit=tuple(by_digit), not_a_digit=odd)
+        return Tally(sent=sent, right=n_right, asked=asked, prompts=tuple(sorted(prompts)), by_digit=tuple(by_digit),
+                     not_a_digit=odd)
 
     @_reachable
     def rounds(self, code: str) -> list:

@@ -92,6 +92,15 @@ def test_the_wall_shows_drawings_with_their_readings_and_a_tally(db):
     assert not [b for b in at.button if str(b.key).startswith("hide-")]  # no key: no controls
 
 
+def test_after_the_prompt_changes_the_tally_judges_each_drawing_against_its_own(db):
+    room, key = db.open_room(4)
+    sent(db, room.code)  # asked for a 4: two read as 4, one as 9
+    db.set_prompt(room.code, key, 9)
+    page = html(room_page(room=room.code))
+    assert "<b>3</b> sent · <b>2</b> read as asked (67%) · 2 as 4, 1 as 9" in page  # not "2 read as 9"
+    assert page.count("4 ✓") == 2 and page.count("9 ✗") == 1
+
+
 def test_a_guessed_key_changes_nothing(db):
     room, key = db.open_room(4)
     ids = [d.id for d in sent(db, room.code)]

@@ -112,6 +112,31 @@ def test_a_drawing_is_judged_only_against_a_prompt_its_sender_saw(store, clock):
     assert send(store, clock, room.code, "phone-late-1", seen=seen).prompt is None
 
 
+def test_a_round_whose_prompt_changed_tallies_each_drawing_against_its_own(store, clock):
+    room, key = store.open_room(4)
+    send(store, clock, room.code, "phone-one-a")  # asked for a 4, read as 4
+    send(store, clock, room.code, "phone-two-b", NINE)  # asked for a 4, read as 9
+    t = store.wall(room.code)[1].tally
+    assert (t.sent, t.right, t.asked, t.prompts) == (2, 1, 2, (4,)) and t.only_asked(4)
+    assert t.right_words(4) == "read as 4 (50%)"
+    store.set_prompt(room.code, key, 7)
+    seven = Reading(7, (7,), False, 0.6)
+    send(store, clock, room.code, "phone-three", seven)  # asked for a 7, read as 7
+    t = store.wall(room.code)[1].tally
+    assert (t.sent, t.right, t.asked, t.prompts) == (3, 2, 3, (4, 7)) and not t.only_asked(7)
+    assert t.right_words(7) == "read as asked (67%)"  # not "read as 7": two of them were asked for a 4
+    store.set_prompt(room.code, key, None)
+    send(store, clock, room.code, "phone-four-", seven)  # asked for any digit: in no share
+    t = store.wall(room.code)[1].tally
+    assert (t.sent, t.right, t.asked) == (4, 2, 3) and t.right_words(None) == "read as asked (67% of 3 asked)"
+    store.next_round(room.code, key, 5)
+    t = store.wall(room.code)[1].tally
+    assert t.sent == 0 and t.only_asked(5) and t.right_words(5) == "read as 5"
+    assert t.right_words(None) is None
+    text = report.text(report.export(store, room.code))
+    assert "Round 1: draw any digit (4 on the wall, 2 read as asked (67% of 3 asked);" in text
+
+
 @pytest.mark.parametrize("strokes,reading,thumbnail,says", [
     ("not-a-drawing", FOUR, b"", "damaged"),
     ("A" * 9000, FOUR, b"", "too long"),

@@ -94,10 +94,11 @@ def join(room: Room) -> None:
 def tally_html(rnd, shown: int) -> str:
     t = rnd.tally
     parts = [f"<b>{t.sent}</b> sent"]
-    if rnd.prompt is not None:
-        share = f" ({t.right / t.sent:.0%})" if t.sent else ""
-        parts.append(f"<b>{t.right}</b> read as {rnd.prompt}{share}")
-    others = [f"{n} as {d}" for d, n in enumerate(t.by_digit) if n and d != rnd.prompt]
+    right = t.right_words(rnd.prompt)
+    if right:
+        parts.append(f"<b>{t.right}</b> {right}")
+    hide = rnd.prompt if t.only_asked(rnd.prompt) else None  # its count is the one just given
+    others = [f"{n} as {d}" for d, n in enumerate(t.by_digit) if n and d != hide]
     if others:
         parts.append(", ".join(others))
     if t.not_a_digit:
