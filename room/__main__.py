@@ -8,10 +8,9 @@ ends in one line on stderr and exit status 1.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from room.report import export, text
+from room.report import export, render
 from room.store import RoomError, Store
 
 
@@ -34,7 +33,7 @@ def main(argv=None) -> int:
     except RoomError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(json.dumps(report, indent=1) if a.json else text(report))
+    print(render(report, a.json))
     return 0
 
 

@@ -3,6 +3,7 @@ room's confusion table (the digit asked for against the digit read), as a dict f
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 
@@ -70,3 +71,8 @@ def text(report: dict) -> str:
         for p, row in counts.items():
             out.append(f"  {p:>2}  " + " ".join(f"{n:>4}" for n in row))
     return "\n".join(out)
+
+
+def render(report: dict, as_json: bool = False) -> str:
+    """The export as a file: JSON, or the text of :func:`text`."""
+    return json.dumps(report, indent=1) if as_json else text(report)

@@ -132,6 +132,31 @@ def test_the_moderator_hides_teaches_and_runs_rounds(db):
     assert db.room(room.code).closed and any("closed to new drawings" in h.value for h in at.subheader)
 
 
+def test_the_moderator_downloads_the_room_as_it_is_when_pressed(db, monkeypatch):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from room import report
+
+    made = {}  # file name -> what its button would make when pressed
+    register = MediaFileManager.add_deferred
+
+    def kept(self, data, mimetype, coordinates, file_name=None, **kw):
+        made[file_name] = data
+        return register(self, data, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", kept)
+    room, key = db.open_room(4)
+    at = room_page(room=room.code, key=key)
+    assert not at.exception and sorted(made) == [f"room-{room.code}.json", f"room-{room.code}.txt"]
+    sent(db, room.code)  # after the page ran: the files are made from the store at the press
+    assert made[f"room-{room.code}.txt"]() == report.text(report.export(db, room.code))
+    assert "2 read as 4 (67%)" in made[f"room-{room.code}.txt"]()
+    assert '"prediction": 9' in made[f"room-{room.code}.json"]()
+    made.clear()
+    watcher = room_page(room=room.code)  # the wall without the key: no export (it holds hidden drawings)
+    assert not watcher.exception and not made and not watcher.get("download_button")
+
+
 @pytest.mark.parametrize("code,says", [("WXYA", "There is no room WXYA"), ("<b>x</b>", "not a room code")])
 def test_a_room_that_is_not_there_says_so(db, code, says):
     at = room_page(room=code)

@@ -18,6 +18,7 @@ import segno
 import streamlit as st
 
 from knn.figures import png_uri
+from room import report
 from room.store import Room, RoomError, prompt_words
 from ui import rooms
 from ui.widgets import LAYOUT, PICTURES
@@ -193,6 +194,20 @@ def moderator_link(room: Room, key: str) -> None:
         st.caption("It opens these controls in any browser. Anyone with it can run the room.")
 
 
+def downloads(room: Room) -> None:
+    """The room's export for the lecturer's follow-up (as ``python -m room export`` writes it), made from the
+    store when a button is pressed, not when the page ran."""
+    code, store = room.code, rooms.store()
+    st.caption("After the lecture: every round's drawings with prompt, reading and certainty (hidden ones "
+               "marked), and the room's confusion table.")
+    row = st.container(horizontal=True, gap="small")
+    for label, as_json, ext, mime in (("Report", False, "txt", "text/plain"),
+                                      ("JSON", True, "json", "application/json")):
+        row.download_button(label, data=lambda j=as_json: report.render(report.export(store, code), j),
+                            file_name=f"room-{code}.{ext}", mime=mime, on_click="ignore",
+                            icon=":material/download:", key=f"download-{ext}")
+
+
 def main() -> None:
     st.set_page_config(initial_sidebar_state="collapsed")  # a projector wants the whole width for the wall
     st.html(PICTURES + LAYOUT + WALL)
@@ -227,6 +242,7 @@ def main() -> None:
         join(room)
         if key is not None:
             moderator_link(room, key)
+            downloads(room)
     with right:
         if key is not None:
             controls(room, key)
