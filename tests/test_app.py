@@ -309,6 +309,25 @@ def test_a_shared_link_opens_its_drawing_and_answer():
     assert any("Draw a digit" in i.value for i in at.info)
 
 
+def test_a_link_says_whose_digits_it_leaves_behind():
+    from knn.drawn import BROWSER_DIGITS
+    from knn.sketch import pack
+
+    text = pack(_sketch((280, 280), BROWSER_DIGITS[7]))
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["drawing"] = text
+    at.run()
+    assert any(c.value.endswith("it opens the same drawing and answer.") for c in at.caption)
+    at.button(key="fix-1").click().run()  # this visitor says it is a 1: their own digit now decides, here
+    assert not at.exception and prediction(at) == ["1"]
+    assert any(c.value.endswith("it opens the same drawing, read without your own digits (★), which stay here, so "
+                                "its answer there can differ.") for c in at.caption)
+    other = AppTest.from_file(APP, default_timeout=600)  # whoever opens the link: without them
+    other.query_params["drawing"] = text
+    other.run()
+    assert prediction(other) == ["7"]
+
+
 @pytest.mark.parametrize("text,says", [("not-a-drawing", "damaged"), ("A" * 9000, "too long"), ("%%", "characters")])
 def test_a_bad_link_says_so_and_the_page_works(text, says):
     at = AppTest.from_file(APP, default_timeout=600)

@@ -150,10 +150,11 @@ def shared_link() -> None:
     st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
 
 
-def canvas(stroke: int, size: tuple, room=None):
+def canvas(stroke: int, size: tuple, room=None, behind: str = ""):
     """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None.
     In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
-    once the drawing is answered (:func:`send_button`)."""
+    once the drawing is answered (:func:`send_button`). ``behind`` names the digits this page reads with that a
+    share link does not carry (:func:`left_behind`)."""
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
@@ -180,10 +181,20 @@ def canvas(stroke: int, size: tuple, room=None):
         if st.query_params.get(LINK) == text:
             base = (st.context.url or "").split("?")[0]
             st.code(f"{base}?{LINK}={text}", language=None, wrap_lines=True)
-            st.caption("The link to this drawing (copy it with the icon): it opens the same drawing and answer.")
+            st.caption("The link to this drawing (copy it with the icon): " + (
+                f"it opens the same drawing, read without {behind}, which stay here, so its answer there can differ."
+                if behind else "it opens the same drawing and answer."))
         elif LINK in st.query_params:
             del st.query_params[LINK]  # drawn on since: the address no longer names this drawing
     return sketch
+
+
+def left_behind(space, group) -> str:
+    """The taught digits a share link leaves behind, in words ("" if none): the visitor's own in ``space``,
+    kept in this session, and the room's ``group``, which a link does not name."""
+    mine = "your own digits (★)" if session.mine(space) else ""
+    room = ("the room's (☆)" if mine else "the room's taught digits (☆)") if group else ""
+    return " and ".join(filter(None, (mine, room)))
 
 
 THIS_RUN = {}  # what one run of this page leaves for later in the same run (emptied as each run starts)
@@ -220,11 +231,11 @@ def _clear() -> None:
         del st.query_params[LINK]
 
 
-def picture_input(choice: str, stroke_width: int, room=None):
+def picture_input(choice: str, stroke_width: int, room=None, behind: str = ""):
     """The picture to classify from the chosen input, or None (with a prompt shown). A drawing's Sketch is left
     in THIS_RUN["sketch"], for Send to the wall."""
     if choice == "Draw":
-        sketch = THIS_RUN["sketch"] = canvas(stroke_width, (CANVAS, CANVAS), room)
+        sketch = THIS_RUN["sketch"] = canvas(stroke_width, (CANVAS, CANVAS), room, behind)
         if sketch is None:
             st.info("Draw a digit (0–9) in the black square, as large as you like.")
             return None
@@ -478,7 +489,7 @@ def main():
     taught = session.taught(space, metric, group)
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if choice == "Number":
-        sketch = canvas(stroke, NUMBER_CANVAS)
+        sketch = canvas(stroke, NUMBER_CANVAS, behind=left_behind(space, group))
         if sketch is None:
             st.info("Write a number left to right, with a small gap between digits (your birth year, say).")
         else:
@@ -489,7 +500,7 @@ def main():
         return
     left, right = st.columns([1, 1.4], gap="medium")
     with left:
-        picture = picture_input(choice, stroke, room)
+        picture = picture_input(choice, stroke, room, left_behind(space, group))
     if picture is None:
         explainer()
         return
