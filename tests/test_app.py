@@ -309,7 +309,7 @@ def test_a_shared_link_opens_its_drawing_and_answer():
     assert any("Draw a digit" in i.value for i in at.info)
 
 
-def test_a_link_says_whose_digits_it_leaves_behind():
+def test_a_link_says_when_digits_it_does_not_carry_decided():
     from knn.drawn import BROWSER_DIGITS
     from knn.sketch import pack
 
@@ -320,8 +320,11 @@ def test_a_link_says_whose_digits_it_leaves_behind():
     assert any(c.value.endswith("it opens the same drawing and answer.") for c in at.caption)
     at.button(key="fix-1").click().run()  # this visitor says it is a 1: their own digit now decides, here
     assert not at.exception and prediction(at) == ["1"]
-    assert any(c.value.endswith("it opens the same drawing, read without your own digits (★), which stay here, so "
-                                "its answer there can differ.") for c in at.caption)
+    assert any(c.value.endswith("it opens the same drawing, but here your own digit (★) decided, and the link does "
+                                "not carry it: whoever opens it may be given another answer.") for c in at.caption)
+    at.query_params["drawing"] = pack(_sketch((280, 280), BROWSER_DIGITS[0]))  # one their 1 does not decide
+    at.run()
+    assert prediction(at) == ["0"] and any(c.value.endswith("it opens the same drawing and answer.") for c in at.caption)
     other = AppTest.from_file(APP, default_timeout=600)  # whoever opens the link: without them
     other.query_params["drawing"] = text
     other.run()

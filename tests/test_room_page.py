@@ -286,8 +286,8 @@ def test_digits_taught_to_the_room_are_everyones_neighbours(draw_db):
     assert not at.exception
     nearest = [c for c in captions(at) if "☆ room" in c]
     assert nearest and nearest[0].startswith("3") and nearest[0].endswith("· 0")  # the same drawing, at distance 0
-    assert any(c.value.endswith("read without the room's taught digits (☆), which stay here, so its answer there "
-                                "can differ.") for c in at.caption)  # a share link names no room
+    assert any(c.value.endswith("but here the room's taught digits (☆) voted, and the link does not carry them: "
+                                "whoever opens it may be given another answer.") for c in at.caption)  # it names no room
     outside = AppTest.from_file(APP, default_timeout=600)
     outside.query_params["drawing"] = strokes(7)
     outside.run()

@@ -18,7 +18,7 @@ from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS
 from knn.drawn import CANVAS
 from knn.evaluate import TUTORIAL
 from knn.figures import by_k_html, difference_map, for_display, framed, votes_html
-from knn.origins import legends
+from knn.origins import SHARED, legends
 from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
@@ -28,6 +28,7 @@ from ui.widgets import LAYOUT, PICTURES, a_digit, draw_canvas, gallery, strip
 INPUTS = ["Draw", "Number", "Upload", "MNIST"]  # MNIST: one of its test digits
 NUMBER_CANVAS = (720, 240)  # Number mode's canvas: room for a few digits written left to right
 LINK = "drawing"  # the query parameter that carries a shared drawing
+LINK_WORDS = "The link to this drawing (copy it with the icon):"
 FAMILIES = spaces.families()  # "learned features" -> [learned], "pixels" -> [thicken, redraw, deskew, none]
 
 
@@ -150,11 +151,11 @@ def shared_link() -> None:
     st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
 
 
-def canvas(stroke: int, size: tuple, room=None, behind: str = ""):
+def canvas(stroke: int, size: tuple, room=None):
     """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None.
     In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
-    once the drawing is answered (:func:`send_button`). ``behind`` names the digits this page reads with that a
-    share link does not carry (:func:`left_behind`)."""
+    once the drawing is answered (:func:`send_button`); likewise the line under a share link
+    (THIS_RUN["link_note"], :func:`note_link`)."""
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
@@ -181,20 +182,27 @@ def canvas(stroke: int, size: tuple, room=None, behind: str = ""):
         if st.query_params.get(LINK) == text:
             base = (st.context.url or "").split("?")[0]
             st.code(f"{base}?{LINK}={text}", language=None, wrap_lines=True)
-            st.caption("The link to this drawing (copy it with the icon): " + (
-                f"it opens the same drawing, read without {behind}, which stay here, so its answer there can differ."
-                if behind else "it opens the same drawing and answer."))
+            THIS_RUN["link_note"] = st.empty()
+            THIS_RUN["link_note"].caption(f"{LINK_WORDS} it opens the same drawing and answer.")
         elif LINK in st.query_params:
             del st.query_params[LINK]  # drawn on since: the address no longer names this drawing
     return sketch
 
 
-def left_behind(space, group) -> str:
-    """The taught digits a share link leaves behind, in words ("" if none): the visitor's own in ``space``,
-    kept in this session, and the room's ``group``, which a link does not name."""
-    mine = "your own digits (★)" if session.mine(space) else ""
-    room = ("the room's (☆)" if mine else "the room's taught digits (☆)") if group else ""
-    return " and ".join(filter(None, (mine, room)))
+def note_link(answers) -> None:
+    """Where this run shows a share link and digits it does not carry weighed in an answer (the visitor's own,
+    ★, kept in this session, decided; a room's, ☆, which the link does not name, voted), say so under it."""
+    if "link_note" not in THIS_RUN:
+        return
+    mine = any(a.decided_by is not None for a in answers)
+    room = any(nb.origin.kind is SHARED for a in answers for nb in a.neighbours)
+    if not (mine or room):
+        return
+    here = {(True, False): "your own digit (★) decided, and the link does not carry it",
+            (False, True): "the room's taught digits (☆) voted, and the link does not carry them",
+            (True, True): "your own digit (★) decided and the room's (☆) voted, and the link carries neither"}
+    THIS_RUN["link_note"].caption(f"{LINK_WORDS} it opens the same drawing, but here {here[mine, room]}: whoever "
+                                  "opens it may be given another answer.")
 
 
 THIS_RUN = {}  # what one run of this page leaves for later in the same run (emptied as each run starts)
@@ -231,11 +239,11 @@ def _clear() -> None:
         del st.query_params[LINK]
 
 
-def picture_input(choice: str, stroke_width: int, room=None, behind: str = ""):
+def picture_input(choice: str, stroke_width: int, room=None):
     """The picture to classify from the chosen input, or None (with a prompt shown). A drawing's Sketch is left
     in THIS_RUN["sketch"], for Send to the wall."""
     if choice == "Draw":
-        sketch = THIS_RUN["sketch"] = canvas(stroke_width, (CANVAS, CANVAS), room, behind)
+        sketch = THIS_RUN["sketch"] = canvas(stroke_width, (CANVAS, CANVAS), room)
         if sketch is None:
             st.info("Draw a digit (0–9) in the black square, as large as you like.")
             return None
@@ -489,18 +497,19 @@ def main():
     taught = session.taught(space, metric, group)
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if choice == "Number":
-        sketch = canvas(stroke, NUMBER_CANVAS, behind=left_behind(space, group))
+        sketch = canvas(stroke, NUMBER_CANVAS)
         if sketch is None:
             st.info("Write a number left to right, with a small gap between digits (your birth year, say).")
         else:
             number = read_number(refs, sketch.picture(), k, voting, space, metric, taught)
             if number is not None:
+                note_link(number.answers)
                 show_number(number, level)
         explainer()
         return
     left, right = st.columns([1, 1.4], gap="medium")
     with left:
-        picture = picture_input(choice, stroke, room, left_behind(space, group))
+        picture = picture_input(choice, stroke, room)
     if picture is None:
         explainer()
         return
@@ -529,6 +538,7 @@ def main():
             answer, refs, picture, k, voting, session.taught(space, metric, group, leave_out=ans.query)))
         if "send_note" in THIS_RUN:
             left.warning(THIS_RUN["send_note"])
+    note_link([ans])
     with right:
         show_answer(ans, level)
     show_others(ans)
