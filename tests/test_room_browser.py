@@ -161,6 +161,7 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         settled_prediction(pg, quiet=1.0)
         wall.get_by_label("Ask for").click()
         wall.get_by_role("option", name="a 7").click()
+        wall.locator(".st-key-set-prompt button:not([disabled])").wait_for(timeout=30_000)  # the choice is in
         wall.get_by_role("button", name="Next round").click()
         wall.get_by_text("Round 2: draw a 7").wait_for(timeout=30_000)
         pg.get_by_role("button", name="Send to the wall").tap()

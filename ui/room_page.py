@@ -235,8 +235,9 @@ def main() -> None:
         st.warning("That link's moderator key is not this room's: you see the wall, and can change nothing.")
     if not kept:
         key = None
+    notice = st.empty()  # on every run, so that what follows keeps its place once the notice is gone
     if st.session_state.pop("fresh", None) == code:
-        st.success(f"Room {code} is open. Keep the moderator link below: it is how you run the room.")
+        notice.success(f"Room {code} is open. Keep the moderator link below: it is how you run the room.")
     left, right = st.columns([1, 3], gap="large")
     with left:
         join(room)
