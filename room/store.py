@@ -329,8 +329,8 @@ class Store:
         """(the Room, its key's hash) in one query, the current round's prompt joined in; NoSuchRoom if none."""
         code = normal_code(code)
         if not code:
-            raise NoSuchRoom(f"That is not a room code: a room's code is {CODE_LENGTH} letters, as the projector "
-                             "shows it.")
+            raise NoSuchRoom(f"That is not a room code: a room's code is {CODE_LENGTH} of the letters "
+                             f"{' '.join(CODE_LETTERS)}, as the projector shows it.")
         now = sa.and_(rounds.c.room == rooms.c.code, rounds.c.number == rooms.c.round)
         row = c.execute(sa.select(rooms, rounds.c.prompt).select_from(rooms.outerjoin(rounds, now))
                         .where(rooms.c.code == code)).first()

@@ -157,7 +157,8 @@ def test_the_moderator_downloads_the_room_as_it_is_when_pressed(db, monkeypatch)
     assert not watcher.exception and not made and not watcher.get("download_button")
 
 
-@pytest.mark.parametrize("code,says", [("WXYA", "There is no room WXYA"), ("<b>x</b>", "not a room code")])
+@pytest.mark.parametrize("code,says", [("WXYA", "There is no room WXYA"), ("<b>x</b>", "not a room code"),
+                                       ("ZZZZ", "is 4 of the letters A C E F H J K M N P R T W X Y")])
 def test_a_room_that_is_not_there_says_so(db, code, says):
     at = room_page(room=code)
     assert not at.exception and any(says in e.value for e in at.error)
