@@ -21,7 +21,7 @@ from knn.omniglot import LOOKALIKE, find_omniglot
 from knn.pen import find_pendigits
 from knn.origins import legends
 from ui import resources, session
-from ui.widgets import PICTURES, gallery
+from ui.widgets import LAYOUT, PICTURES, gallery
 
 FULL = (None, None, "60,000 / 10,000")
 SMALL = (TUTORIAL["n_train"], TUTORIAL["n_test"], f"{TUTORIAL['n_train']:,} / {TUTORIAL['n_test']:,}")
@@ -262,7 +262,7 @@ def map_section():
 
 
 def main():
-    st.html(PICTURES)
+    st.html(PICTURES + LAYOUT)  # the phone layout of every page: less padding, a smaller title
     st.title("How good is nearest-neighbour, and where does it fail?")
     extra = st.checkbox(f"Add the best pixel space ({BEST_PIXELS.name}) to the curves", key="with_thicken",
                         help="Deskewed, thickened pixels and their thicker copies: 120,000 vectors. Its tables take "

@@ -74,7 +74,7 @@ PICTURES = """<style>
 @media (max-width: 640px) { .knn-row { gap: 6px 4px; } .knn-row figcaption { font-size: 0.62em; } }
 </style>"""
 
-# The room's layout: the canvas, the answer and the first neighbours on one screen of a phone (390x844)
+# The pages' layout: the canvas, the answer and the first neighbours on one screen of a phone (390x844)
 # or a projector (1280x720): less padding than Streamlit's, a smaller title on a phone.
 LAYOUT = """<style>
 [data-testid="stMainBlockContainer"] { padding: 3.6rem 2rem 3rem; }
