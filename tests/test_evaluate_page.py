@@ -133,3 +133,34 @@ def test_two_first_visitors_at_once_compute_each_table_once(synthetic, monkeypat
         assert [t["y"] for t in curves[0]] == [t["y"] for t in curves[1]]
     finally:
         st.cache_resource.clear()
+
+
+@pytest.mark.unit
+def test_a_page_that_waits_shows_the_other_pages_progress():
+    """While one visitor's page computes a table, a second one waiting for it is shown that page's progress."""
+    import threading
+
+    from ui import resources
+
+    slot = {"lock": threading.Lock(), "table": None}
+    held, shown = threading.Event(), []
+
+    def first_page():
+        with slot["lock"]:
+            held.set()
+            time.sleep(0.3)  # no progress yet: nothing to show
+            for done in (250, 500):
+                slot["progress"] = (done, 1000)
+                time.sleep(0.3)
+            slot["table"] = "computed"
+
+    other = threading.Thread(target=first_page)
+    other.start()
+    held.wait()
+    resources.take(slot, lambda done, total: shown.append((done, total)), every=0.1)
+    try:
+        assert slot["table"] == "computed"  # the lock came only once the first page was done
+        assert shown[0] == (250, 1000) and (500, 1000) in shown, shown
+    finally:
+        slot["lock"].release()
+        other.join()

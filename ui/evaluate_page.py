@@ -66,15 +66,18 @@ def load_tables(settings) -> dict:
         bar = st.progress(0.0, text="Evaluating (once; kept on disk for next time)...")
         for i, setting in enumerate(missing):
             (n_train, n_test, _), metric, space = setting
-            label = name_of(setting)
+            label, mine = name_of(setting), slots[setting]
 
-            def tick(done, total, i=i, label=label):
-                bar.progress((i + done / total) / len(missing), text=f"Evaluating {label}: {done:,} of {total:,} test digits")
+            def show(done, total, who="Evaluating", i=i, label=label):
+                bar.progress((i + done / total) / len(missing),
+                             text=f"{who} {label}: {done:,} of {total:,} test digits")
 
-            mine = slots[setting]
-            if not mine["lock"].acquire(blocking=False):
-                bar.progress(i / len(missing), text=f"Another visitor's page is evaluating {label}; waiting for it...")
-                mine["lock"].acquire()
+            def tick(done, total, mine=mine, show=show):
+                mine["progress"] = (done, total)  # for a page that waits on this one (resources.take)
+                show(done, total)
+
+            resources.take(mine, lambda done, total, show=show: show(done, total,
+                                                                     "Another visitor's page is evaluating"))
             try:
                 if mine["table"] is None:
                     mine["table"] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
@@ -185,15 +188,26 @@ def load_certainty() -> dict:
     pen, no_pen = _optional(find_pendigits)
     other, no_other = _optional(find_omniglot)
     mine = certainty_slot()
-    with mine["lock"]:
+    if mine["table"] is not None:
+        return mine
+    bar = st.progress(0.0, text="Calibrated certainty of MNIST's test digits, pen digits and non-digits "
+                                "(once; kept on disk)...")
+
+    def show(done, total, who="Certainty"):
+        bar.progress(done / total, text=f"{who}: {done:,} of {total:,}")
+
+    def tick(done, total):
+        mine["progress"] = (done, total)  # for a page that waits on this one (resources.take)
+        show(done, total)
+
+    resources.take(mine, lambda done, total: show(done, total, "Another visitor's page is working out the certainty"))
+    try:
         if mine["table"] is None:
-            bar = st.progress(0.0, text="Calibrated certainty of MNIST's test digits, pen digits and non-digits "
-                                        "(once; kept on disk)...")
-            mine["table"] = tables.certainty_table(
-                refs, data, checksum(), pen, other,
-                progress=lambda done, total: bar.progress(done / total, text=f"Certainty: {done:,} of {total:,}"))
+            mine["table"] = tables.certainty_table(refs, data, checksum(), pen, other, progress=tick)
             mine["missing"] = [why for why in (no_pen, no_other) if why]
-            bar.empty()
+    finally:
+        mine["lock"].release()
+    bar.empty()
     return mine
 
 

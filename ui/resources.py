@@ -149,3 +149,13 @@ def answer(refs, picture, k: int, voting: str, taught=None):
 def run(read, *args):
     """``read(*args)`` on the shared workers (a search of a visitor's picture); its result, or its exception."""
     return _workers().submit(read, *args).result()
+
+
+def take(slot: dict, show, every: float = 0.5) -> None:
+    """Take ``slot["lock"]`` (a slot of work computed once per process). While another visitor's page holds it,
+    computing the same thing, call ``show(done, total)`` with the progress it leaves in ``slot["progress"]``
+    (once there is some) every ``every`` seconds: the visitor sees that work go on, and a rerun of their page
+    can stop the wait."""
+    while not slot["lock"].acquire(timeout=every):
+        if "progress" in slot:
+            show(*slot["progress"])
