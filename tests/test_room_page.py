@@ -204,6 +204,10 @@ def test_a_visitor_sends_a_drawing_to_the_wall(draw_db):
     assert rnd.tally.sent == 1 and str(shown[0].reading.prediction) == said[0] and shown[0].strokes == strokes()
     assert shown[0].thumbnail.startswith(b"\x89PNG") and shown[0].reading.prediction_set
     assert at.button(key="send").disabled and at.button(key="send").label == "Sent"  # this drawing is on the wall
+    at.radio(key="input").set_value("Number").run()  # no Send here: the page says where it is
+    assert not at.exception and not [b for b in at.button if b.key == "send"]
+    assert any(c.value == f"The wall of room {room.code} takes one drawn digit at a time: choose **Draw** to send one."
+               for c in at.caption)
     draw_db.close_room(room.code, key)
     at = draw_page(room.code, strokes(1))
     assert "closed" in html(at) and at.button(key="send").disabled and prediction(at)

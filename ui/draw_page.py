@@ -496,6 +496,8 @@ def main():
     group = rooms.group_taught(space, room)
     taught = session.taught(space, metric, group)
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
+    if room is not None and choice != "Draw":
+        st.caption(f"The wall of room {room.code} takes one drawn digit at a time: choose **Draw** to send one.")
     if choice == "Number":
         sketch = canvas(stroke, NUMBER_CANVAS)
         if sketch is None:
