@@ -68,16 +68,12 @@ def load_tables(settings) -> dict:
             (n_train, n_test, _), metric, space = setting
             label, mine = name_of(setting), slots[setting]
 
-            def show(done, total, who="Evaluating", i=i, label=label):
+            def show(done, total, own, i=i, label=label):
+                who = "Evaluating" if own else "Another visitor's page is evaluating"
                 bar.progress((i + done / total) / len(missing),
                              text=f"{who} {label}: {done:,} of {total:,} test digits")
 
-            def tick(done, total, mine=mine, show=show):
-                mine["progress"] = (done, total)  # for a page that waits on this one (resources.take)
-                show(done, total)
-
-            resources.take(mine, lambda done, total, show=show: show(done, total,
-                                                                     "Another visitor's page is evaluating"))
+            tick = resources.take(mine, show)
             try:
                 if mine["table"] is None:
                     mine["table"] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
@@ -193,14 +189,11 @@ def load_certainty() -> dict:
     bar = st.progress(0.0, text="Calibrated certainty of MNIST's test digits, pen digits and non-digits "
                                 "(once; kept on disk)...")
 
-    def show(done, total, who="Certainty"):
+    def show(done, total, own):
+        who = "Certainty" if own else "Another visitor's page is working out the certainty"
         bar.progress(done / total, text=f"{who}: {done:,} of {total:,}")
 
-    def tick(done, total):
-        mine["progress"] = (done, total)  # for a page that waits on this one (resources.take)
-        show(done, total)
-
-    resources.take(mine, lambda done, total: show(done, total, "Another visitor's page is working out the certainty"))
+    tick = resources.take(mine, show)
     try:
         if mine["table"] is None:
             mine["table"] = tables.certainty_table(refs, data, checksum(), pen, other, progress=tick)

@@ -151,11 +151,18 @@ def run(read, *args):
     return _workers().submit(read, *args).result()
 
 
-def take(slot: dict, show, every: float = 0.5) -> None:
-    """Take ``slot["lock"]`` (a slot of work computed once per process). While another visitor's page holds it,
-    computing the same thing, call ``show(done, total)`` with the progress it leaves in ``slot["progress"]``
-    (once there is some) every ``every`` seconds: the visitor sees that work go on, and a rerun of their page
-    can stop the wait."""
+def take(slot: dict, show, every: float = 0.5):
+    """Take ``slot["lock"]`` (a slot of work computed once per process) and return the progress callback for
+    the work done under it, ``tick(done, total)``: it leaves the progress in ``slot["progress"]`` and shows it
+    with ``show(done, total, True)``. While another visitor's page holds the lock, computing the same thing,
+    ``show(done, total, False)`` shows that page's progress (once there is some) every ``every`` seconds: the
+    visitor sees that work go on, and a rerun of their page can stop the wait."""
     while not slot["lock"].acquire(timeout=every):
         if "progress" in slot:
-            show(*slot["progress"])
+            show(*slot["progress"], False)
+
+    def tick(done: int, total: int) -> None:
+        slot["progress"] = (done, total)
+        show(done, total, True)
+
+    return tick
