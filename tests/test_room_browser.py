@@ -132,6 +132,8 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         draw_view = opened.value
         assert settled_prediction(draw_view) == said[-1]
         draw_view.get_by_text("What it would take").wait_for(timeout=30_000)
+        draw_view.get_by_text(f"Opened from the wall of room {code}").wait_for(timeout=10_000)  # its taught digits
+        assert draw_view.get_by_role("button", name="Send to the wall").count() == 0  # the projector sends nothing
         draw_view.close()
 
         gone = items[-1][0]

@@ -88,7 +88,8 @@ def test_the_wall_shows_drawings_with_their_readings_and_a_tally(db):
     page = html(at)
     assert "<b>3</b> sent · <b>2</b> read as 4 (67%) · 1 as 9" in page
     assert page.count("4 ✓") == 2 and page.count("9 ✗") == 1
-    assert page.count(f'href="./?drawing={strokes()}"') == 3  # each opens in the Draw view with its neighbours
+    # each opens in the Draw view with its neighbours, read with the room's taught digits
+    assert page.count(f'href="./?drawing={strokes()}&amp;wall={room.code}"') == 3
     assert not [b for b in at.button if str(b.key).startswith("hide-")]  # no key: no controls
 
 
@@ -297,3 +298,29 @@ def test_digits_taught_to_the_room_are_everyones_neighbours(draw_db):
     outside.query_params["drawing"] = strokes(7)
     outside.run()
     assert not [c for c in captions(outside) if "☆" in c]  # only that room's visitors search it
+
+
+def opened_from_wall(code, drawing) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["drawing"] = drawing
+    at.query_params["wall"] = code
+    return at.run()
+
+
+def test_a_drawing_opened_from_the_wall_is_read_as_the_rooms_phones_read_it(draw_db):
+    from room.store import Reading
+
+    room, key = draw_db.open_room(3)
+    taught = draw_db.send(room.code, "phone-teacher", strokes(7), Reading(7, (7,), False, 0.9), b"")
+    draw_db.teach(room.code, key, [taught.id])
+    on_a_phone = prediction(draw_page(room.code, strokes(7)))
+    at = opened_from_wall(room.code, strokes(7))  # the lecturer clicks the drawing on the wall
+    assert not at.exception and prediction(at) == on_a_phone
+    assert [c for c in captions(at) if "☆ room" in c]  # the room's taught digit among its neighbours
+    assert any(c.value.startswith(f"Opened from the wall of room {room.code}: read with the room's taught digits")
+               and "Nothing is sent from here." in c.value for c in at.caption)
+    assert '<div class="knn-room-banner">' not in html(at) and not [b for b in at.button if b.key == "send"]  # no phone
+    assert draw_db.wall(room.code)[1].tally.sent == 1  # only the drawing sent before
+    gone = opened_from_wall("WXYA", strokes(7))  # a wall of no room: read as anywhere else
+    assert not gone.exception and prediction(gone) == ["7"] and not [c for c in captions(gone) if "☆" in c]
+    assert any(c.value.startswith("Opened from a wall: There is no room WXYA") for c in gone.caption)

@@ -23,11 +23,11 @@ from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
 from ui import resources, rooms, session
+from ui.rooms import LINK
 from ui.widgets import LAYOUT, PICTURES, a_digit, draw_canvas, gallery, strip
 
 INPUTS = ["Draw", "Number", "Upload", "MNIST"]  # MNIST: one of its test digits
 NUMBER_CANVAS = (720, 240)  # Number mode's canvas: room for a few digits written left to right
-LINK = "drawing"  # the query parameter that carries a shared drawing
 LINK_WORDS = "The link to this drawing (copy it with the icon):"
 FAMILIES = spaces.families()  # "learned features" -> [learned], "pixels" -> [thicken, redraw, deskew, none]
 
@@ -484,6 +484,7 @@ def main():
     building = st.container()  # made on every run, so that what follows keeps its place (ui.warmup)
     space, k, metric, voting, n_train, level, stroke = sidebar()
     room = rooms.visit()
+    seen = room if room is not None else rooms.from_wall()  # the room whose taught digits read the drawing
     shared_link()
     if "link_error" in st.session_state:
         st.warning(f"{st.session_state.pop('link_error')} Draw a digit instead.")
@@ -493,7 +494,7 @@ def main():
         refs = resources.references_now(n_train, metric, space.name, building)
     st.sidebar.caption("References: " + "; ".join(refs.sets) + "."
                        + (f" No real pen digits: {refs.note}" if refs.note else ""))
-    group = rooms.group_taught(space, room)
+    group = rooms.group_taught(space, seen)
     taught = session.taught(space, metric, group)
     choice = st.radio("Input", INPUTS, horizontal=True, key="input", label_visibility="collapsed")
     if room is not None and choice != "Draw":

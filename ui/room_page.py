@@ -3,7 +3,7 @@
 ``/Room`` opens a room; ``/Room?room=CODE`` is its wall, for the projector or
 any laptop: the prompt, the join link and its QR code, the tally, and the
 newest drawings, updated every second without reloading. A drawing opens in
-the Draw view with its neighbours. The lecturer's browser also holds the
+the Draw view with its neighbours, read with the room's taught digits. The lecturer's browser also holds the
 room's moderator key (taken from the link ``?room=CODE&key=...`` into the
 session, then dropped from the address, so the projector never shows it):
 with it the page adds the controls (prompt, next round, hide, teach the
@@ -114,9 +114,11 @@ def caption(d) -> tuple:
     return d.reading.words() + mark + (" ☆" if d.taught else ""), css
 
 
-def figure(d) -> str:
+def figure(d, code: str) -> str:
+    """A drawing on the wall, its caption under it; it opens in the Draw view, read with the room's taught digits."""
     text, css = caption(d)
-    return (f'<figure><a href="./?drawing={d.strokes}" target="_blank" title="Open #{d.id} with its neighbours">'
+    opens = html.escape(f"./?{rooms.LINK}={d.strokes}&{rooms.WALL}={code}")
+    return (f'<figure><a href="{opens}" target="_blank" title="Open #{d.id} with its neighbours">'
             f'<img src="{png_uri(d.thumbnail)}" alt="drawing {d.id}"></a>'
             f'<figcaption class="{css}">{html.escape(text)}</figcaption></figure>')
 
@@ -140,7 +142,7 @@ def live(code: str, number=None) -> None:
     if not shown:
         st.info("No drawings yet: they appear here a second after each send.")
     elif key is None:
-        st.html(f'<div class="knn-wall">{"".join(figure(d) for d in shown)}</div>')
+        st.html(f'<div class="knn-wall">{"".join(figure(d, code) for d in shown)}</div>')
     else:
         moderated(code, key, shown)
 
@@ -150,7 +152,7 @@ def moderated(code: str, key: str, shown: list) -> None:
     for start in range(0, len(shown), COLUMNS):
         cells = st.columns(COLUMNS, gap="small")
         for cell, d in zip(cells, shown[start:start + COLUMNS]):
-            cell.html(f'<div class="knn-wall">{figure(d)}</div>')
+            cell.html(f'<div class="knn-wall">{figure(d, code)}</div>')
             row = cell.container(horizontal=True, gap="small")
             row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall",
                        on_click=act, args=(lambda s, i=d.id: s.hide(code, key, i),))

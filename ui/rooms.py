@@ -10,7 +10,9 @@ says what the room asks for now, and a second press sends it all the same.
 The wall gets what the references read, never a visitor's own label: a
 drawing they corrected is sent as it was read before the correction.
 Drawings the lecturer taught the room are searched as the visitor's own
-references are (☆). Outside a room nothing here touches the database.
+references are (☆). A drawing opened from the wall (``/?drawing=...&wall=CODE``)
+is read with them too, as the room's phones read it, and nothing is sent from
+there. Outside a room nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from knn.sketch import LinkError, pack, unpack
 from room.store import PromptChanged, Reading, Room, RoomError, Store, Unreachable, normal_code, prompt_words
 
 ROOM = "room"  # the query parameter of a join link
+LINK = "drawing"  # the query parameter of a shared drawing (the Draw page's share link, a drawing on a wall)
+WALL = "wall"  # the query parameter of a drawing opened from a room's wall: the room whose taught digits read it
 THUMBNAIL = 70  # px: a drawing on the wall (the 280 px canvas box-averaged 4 to 1)
 
 
@@ -73,6 +77,23 @@ def visit() -> Optional[Room]:
         return None
     st.html(f'<div class="knn-room-banner">{room.banner()}'
             + (" · closed" if room.closed else "") + "</div>")
+    return room
+
+
+def from_wall() -> Optional[Room]:
+    """On the Draw page opened from a room's wall (``?wall=CODE``, and no join link): the room whose taught
+    digits (☆) read the drawing, as they do on its phones, with a line saying so; there is no Send. None if the
+    address names no wall, or (with the reason shown) if the room cannot be read."""
+    code = st.query_params.get(WALL)
+    if not code or link_named_a_room():
+        return None
+    try:
+        room = store().room(code)
+    except RoomError as e:
+        st.caption(f"Opened from a wall: {e} The drawing is read without the room's taught digits.")
+        return None
+    st.caption(f"Opened from the wall of room {room.code}: read with the room's taught digits (☆), as its phones "
+               "read it, but without the sender's own (★), which stay on their phone. Nothing is sent from here.")
     return room
 
 
