@@ -237,9 +237,10 @@ async def crowd(url: str, sessions: int, drawings: int, timeout: float, pause: f
 
 def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: float = 15.0, pause: float = 0.0,
         nice: int = 0, pin: bool = False, replicas: int = 0, url: Optional[str] = None,
-        first_visitor_memory: bool = True) -> dict:
+        first_visitor_memory: bool = True, warm_up: bool = True) -> dict:
     """The crowd's run (see the module docstring); ``first_visitor_memory=False`` skips the settle before the
-    server's memory after its first visitor, reported as None (the figures before and after the crowd stay)."""
+    server's memory after its first visitor, reported as None (the figures before and after the crowd stay);
+    ``warm_up=False`` skips the warm-up round, for a run that checks the answers rather than times or memory."""
     import numpy as np
 
     if pin and (replicas or url):
@@ -251,8 +252,9 @@ def run(sessions: int = 10, drawings: int = 20, timeout: float = 20.0, settle: f
         if first_visitor_memory:
             time.sleep(settle)
         cold = rss_mb(pids) if first_visitor_memory else None
-        asyncio.run(crowd(url, sessions, 1, 60.0, nice=nice, pin=pin))  # one round: thread pools, compiled shapes
-        time.sleep(settle)
+        if warm_up:
+            asyncio.run(crowd(url, sessions, 1, 60.0, nice=nice, pin=pin))  # one round: thread pools, compiled shapes
+            time.sleep(settle)
         before = rss_mb(pids)
         sampler = Sampler(pids)
         sampler.start()
