@@ -549,11 +549,13 @@ class Store:
 
     @_reachable
     def hide(self, code: str, key, drawing: int, hidden: bool = True) -> None:
-        """Take a drawing off every wall (or put it back); it stays in the export, marked hidden."""
+        """Take a drawing off every wall and out of the room's references, if it was taught (or put it back on
+        the walls, untaught); it stays in the export, marked hidden."""
         with self._write() as c:
             room = self._moderate(c, code, key)
+            also = {"taught": False} if hidden else {}
             done = c.execute(drawings.update().where(drawings.c.room == room.code, drawings.c.id == int(drawing))
-                             .values(hidden=bool(hidden))).rowcount
+                             .values(hidden=bool(hidden), **also)).rowcount
             if not done:
                 raise RoomError(f"Room {room.code} has no drawing {drawing}.")
             self._touch(c, room)
@@ -581,6 +583,8 @@ class Store:
                 if c.execute(sa.select(sa.func.count()).where(mine, d.prompt.is_(None))).scalar():
                     raise RoomError("A drawing from a free round has no digit to be taught as: "
                                     "teach drawings of a round that asked for a digit.")
+                if c.execute(sa.select(sa.func.count()).where(mine, d.hidden)).scalar():
+                    raise RoomError("A hidden drawing is off every wall: it cannot be taught to the room.")
                 already = c.execute(sa.select(sa.func.count()).where(d.room == room.code, d.taught,
                                                                      sa.not_(d.id.in_(ids)))).scalar()
                 if already + len(ids) > self.limits.teach_per_room:

@@ -123,6 +123,10 @@ def test_the_moderator_hides_teaches_and_runs_rounds(db):
     at.button(key=f"teach-{first.id}").click().run()
     assert db.taught(room.code) == [(first.id, 4, strokes())]
     assert "4 ✓ ☆" in html(at)
+    assert at.button(key=f"hide-{first.id}").help.endswith("and from the room's references")
+    at.button(key=f"teach-{second.id}").click().run()
+    at.button(key=f"hide-{second.id}").click().run()  # taught, then hidden: out of every phone's search too
+    assert not at.exception and db.taught(room.code) == [(first.id, 4, strokes())]
     at.selectbox(key="ask-1").set_value(7)
     at.button(key="next-round").click().run()
     assert not at.exception and db.room(room.code).round == 2 and db.room(room.code).prompt == 7

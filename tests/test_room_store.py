@@ -198,6 +198,19 @@ def test_rounds_hide_and_teach(store, clock):
     assert store.taught(room.code) == []
 
 
+def test_a_hidden_drawing_is_taught_to_nobody(store, clock):
+    room, key = store.open_room(4)
+    a = send(store, clock, room.code, "phone-one-a")
+    store.teach(room.code, key, [a.id])
+    store.hide(room.code, key, a.id)  # taught, then found unfit for the wall: out of every search too
+    assert store.taught(room.code) == [] and [(d.hidden, d.taught) for d in store.drawings(room.code)] == [(True, False)]
+    with pytest.raises(RoomError, match="hidden drawing"):
+        store.teach(room.code, key, [a.id])
+    store.hide(room.code, key, a.id, hidden=False)  # put back on the walls, untaught until taught again
+    assert [d.id for d in store.wall(room.code)[2]] == [a.id] and store.taught(room.code) == []
+    assert store.teach(room.code, key, [a.id]) == 1 and store.taught(room.code) == [(a.id, 4, STROKES)]
+
+
 def test_a_room_expires_with_its_drawings(store, clock):
     room, key = store.open_room(4)
     send(store, clock, room.code, "phone-late")

@@ -154,7 +154,7 @@ def moderated(code: str, key: str, shown: list) -> None:
         for cell, d in zip(cells, shown[start:start + COLUMNS]):
             cell.html(f'<div class="knn-wall">{figure(d, code)}</div>')
             row = cell.container(horizontal=True, gap="small")
-            row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall",
+            row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall" + (" and from the room's references" if d.taught else ""),
                        on_click=act, args=(lambda s, i=d.id: s.hide(code, key, i),))
             row.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if d.taught else "secondary",
                        help=("Taught to the room: press to stop" if d.taught else
