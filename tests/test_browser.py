@@ -241,16 +241,24 @@ def test_the_evaluate_page_opens_again_from_memory(page, server):
     print(f"Evaluate reopened in {', '.join(f'{x:.2f}' for x in seconds)} s")
 
 
-@pytest.mark.parametrize("size", [PHONE, PROJECTOR, {"width": 1400, "height": 1000}], ids=["phone", "projector",
-                                                                                           "laptop"])
+TABLET = {"width": 820, "height": 1180}  # a tablet upright, the sidebar open beside the page
+
+
+@pytest.mark.parametrize("size", [PHONE, TABLET, PROJECTOR, {"width": 1400, "height": 1000}],
+                         ids=["phone", "tablet", "projector", "laptop"])
 def test_the_canvas_toolbar_overlaps_no_choice(page, server, size):
     """The canvas draws its own toolbar (upload, undo, redo, edit, bin) just above itself, where the pointer
-    or a finger shows it: at a phone's, a projector's and a laptop's size it covers none of the input choices."""
-    phone = size is PHONE
-    ctx = page.context.browser.new_context(viewport=size, has_touch=phone, is_mobile=phone)
+    or a finger shows it: at a phone's, a tablet's, a projector's and a laptop's size it covers none of the
+    input choices, and the canvas is whole: its column is never narrower than it."""
+    touch = size in (PHONE, TABLET)
+    ctx = page.context.browser.new_context(viewport=size, has_touch=touch, is_mobile=touch)
     pg = ctx.new_page()
     pg.goto(server)
     ready(pg, 120)
+    canvas = pg.locator("canvas.upper-canvas").bounding_box()
+    column = pg.locator('[data-testid="stColumn"]').filter(has=pg.locator(".st-key-canvas-box")).bounding_box()
+    assert column["x"] <= canvas["x"] and canvas["x"] + canvas["width"] <= column["x"] + column["width"], \
+        (canvas, column)
     pg.locator("canvas.upper-canvas").hover()
     bar = pg.locator('button[aria-label="Reset canvas & history"]').locator("xpath=..")  # the toolbar's card
     bar.wait_for(timeout=10_000)

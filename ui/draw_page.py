@@ -458,6 +458,18 @@ LIGHT = """<style>
 *, *::before, *::after { animation: none !important; transition: none !important; }
 </style>"""  # no fades or spinners: every visitor's browser redraws the page on each stroke, many on one machine
 
+SIDE_BY_SIDE = (1, 1.4)  # the widths of the input's column and the answer's, where both fit in one row
+ANSWER_MIN = 300  # px: an answer's column narrower than this goes under the input's instead
+# The canvas's column is never narrower than the canvas (with the sidebar open, a tablet's or a small window's
+# main area is not wide enough for both at Streamlit's widths): where the two do not fit side by side at
+# their least, the answer goes under the canvas, as on a phone.
+COLUMNS = f"""<style>
+[data-testid="stColumn"]:has(.st-key-canvas-box) {{ flex: {SIDE_BY_SIDE[0]} 1 0 !important;
+  min-width: {CANVAS + 4}px !important; }}
+[data-testid="stColumn"]:has(.st-key-canvas-box) + [data-testid="stColumn"] {{ flex: {SIDE_BY_SIDE[1]} 1 0 !important;
+  min-width: {ANSWER_MIN}px !important; }}
+</style>"""
+
 
 def read_number(refs, picture, k, voting, space, metric, taught=None, where=st):
     """:func:`knn.number.read_number` on the shared workers; None, with the reason shown, if it cannot be read."""
@@ -475,7 +487,7 @@ def read_number(refs, picture, k, voting, space, metric, taught=None, where=st):
 
 
 def main():
-    st.html(LIGHT + PICTURES + LAYOUT)
+    st.html(LIGHT + PICTURES + LAYOUT + COLUMNS)
     st.title("✍️ Nearest-neighbour digits")
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
             "tens of thousands of handwritten digits reads it, and shows you why.</p>")
@@ -510,7 +522,7 @@ def main():
                 show_number(number, level)
         explainer()
         return
-    left, right = st.columns([1, 1.4], gap="medium")
+    left, right = st.columns(SIDE_BY_SIDE, gap="medium")
     with left:
         picture = picture_input(choice, stroke, room)
     if picture is None:
