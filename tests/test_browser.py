@@ -249,7 +249,8 @@ TABLET = {"width": 820, "height": 1180}  # a tablet upright, the sidebar open be
 def test_the_canvas_toolbar_overlaps_no_choice(page, server, size):
     """The canvas draws its own toolbar (upload, undo, redo, edit, bin) just above itself, where the pointer
     or a finger shows it: at a phone's, a tablet's, a projector's and a laptop's size it covers none of the
-    input choices, and the canvas is whole: its column is never narrower than it."""
+    input choices, and the canvas is whole: its column is never narrower than it. So is Number mode's wider
+    canvas, zoomed out where the page is narrower, and on a tablet a finger writes a number on it."""
     touch = size in (PHONE, TABLET)
     ctx = page.context.browser.new_context(viewport=size, has_touch=touch, is_mobile=touch)
     pg = ctx.new_page()
@@ -267,7 +268,28 @@ def test_the_canvas_toolbar_overlaps_no_choice(page, server, size):
     names = [choices.nth(j).inner_text().strip() for j in range(choices.count())]
     boxes = [choices.nth(j).bounding_box() for j in range(choices.count())]
     pg.screenshot(path=str(ROOT / "artifacts" / f"toolbar-{size['width']}.png"))
+    pg.get_by_text("Number", exact=True).click()
+    pg.get_by_text("Write a number").wait_for(timeout=30_000)
+    wide = pg.locator("canvas.upper-canvas").bounding_box()
+    main = pg.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+    said = None
+    if size is TABLET:
+        from knn.drawn import to_canvas
+
+        strokes = [[tuple(p) for p in line] for x, label in ((190, 7), (530, 0)) for line in
+                   to_canvas(BROWSER_DIGITS[label], 0.7, (x, 120))]
+        touch_draw(pg, ctx.new_cdp_session(pg), strokes, width=720)
+        number = pg.locator('[data-testid="stMetric"]').filter(has_text="Number")
+        number.wait_for(timeout=60_000)
+        for _ in range(60):  # each stroke is read as it ends: wait for the last one's reading
+            said = number.locator('[data-testid="stMetricValue"]').inner_text().strip()
+            if said == "70":
+                break
+            pg.wait_for_timeout(500)
+        pg.screenshot(path=str(ROOT / "artifacts" / f"number-{size['width']}.png"))
     ctx.close()
+    assert main["x"] <= wide["x"] and wide["x"] + wide["width"] <= main["x"] + main["width"], (wide, main)
+    assert said in (None, "70"), said
     assert names[-4:] == ["Draw", "Number", "Upload", "MNIST"], names
 
     def apart(a, b):

@@ -9,6 +9,9 @@ depends on what is compared is asked of the comparison space
 
 from __future__ import annotations
 
+import contextlib
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -159,7 +162,9 @@ def canvas(stroke: int, size: tuple, room=None):
     gen = st.session_state.setdefault("canvas_gen", 0)
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
-    with st.container(key="wide-canvas" if size[0] > CANVAS else "canvas-box"):  # a wide one shrinks on a phone
+    wide = size[0] > CANVAS  # Number mode's: zoomed out where the page is narrower (NUMBER_FITS)
+    with st.container(key="wide-box") if wide else contextlib.nullcontext(), \
+            st.container(key="wide-canvas" if wide else "canvas-box"):
         sketch = draw_canvas(stroke, size, initial, key=f"canvas-{size[0]}-{gen}")
     row = st.container(horizontal=True, gap="small")
     row.button("Clear", icon=":material/ink_eraser:", key="clear", on_click=_clear)
@@ -471,6 +476,19 @@ COLUMNS = f"""<style>
 </style>"""
 
 
+def zoom_to_fit(width: int, zooms=(0.85, 0.7, 0.6, 0.48, 0.4)) -> str:
+    """CSS that zooms Number mode's canvas (``width`` px) out in steps where the page is narrower than it: each
+    zoom where the one before no longer fits (on a phone, 0.48). The strokes stay in canvas pixels."""
+    rules, fits = [], width + 2  # its frame
+    for z in zooms:
+        rules.append(f"@container (max-width: {fits - 1}px) {{ .st-key-wide-canvas {{ zoom: {z}; }} }}")
+        fits = math.ceil((width + 2) * z)
+    return "<style>\n.st-key-wide-box { container-type: inline-size; }\n" + "\n".join(rules) + "\n</style>"
+
+
+NUMBER_FITS = zoom_to_fit(NUMBER_CANVAS[0])
+
+
 def read_number(refs, picture, k, voting, space, metric, taught=None, where=st):
     """:func:`knn.number.read_number` on the shared workers; None, with the reason shown, if it cannot be read."""
     from knn.number import read_number as read
@@ -487,7 +505,7 @@ def read_number(refs, picture, k, voting, space, metric, taught=None, where=st):
 
 
 def main():
-    st.html(LIGHT + PICTURES + LAYOUT + COLUMNS)
+    st.html(LIGHT + PICTURES + LAYOUT + COLUMNS + NUMBER_FITS)
     st.title("✍️ Nearest-neighbour digits")
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
             "tens of thousands of handwritten digits reads it, and shows you why.</p>")

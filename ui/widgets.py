@@ -91,7 +91,6 @@ h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
   h1 { font-size: 1.35rem !important; padding: 0 0 0.1rem !important; }
   .knn-tagline { display: none; }
   [data-testid="stMetricValue"] { font-size: 1.9rem; }
-  .st-key-wide-canvas { zoom: 0.48; }  /* Number mode's 720 px canvas in 346 px; the strokes keep canvas px */
   .st-key-correct { gap: 0.25rem !important; flex-wrap: nowrap !important; }
   .st-key-correct button { min-width: 0; width: 2rem; min-height: 2.75rem; padding: 0; }
 }
