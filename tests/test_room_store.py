@@ -203,7 +203,8 @@ def test_a_hidden_drawing_is_taught_to_nobody(store, clock):
     a = send(store, clock, room.code, "phone-one-a")
     store.teach(room.code, key, [a.id])
     store.hide(room.code, key, a.id)  # taught, then found unfit for the wall: out of every search too
-    assert store.taught(room.code) == [] and [(d.hidden, d.taught) for d in store.drawings(room.code)] == [(True, False)]
+    assert store.taught(room.code) == []
+    assert [(d.hidden, d.taught) for d in store.drawings(room.code)] == [(True, False)]
     with pytest.raises(RoomError, match="hidden drawing"):
         store.teach(room.code, key, [a.id])
     store.hide(room.code, key, a.id, hidden=False)  # put back on the walls, untaught until taught again

@@ -3,11 +3,12 @@
 ``/Room`` opens a room; ``/Room?room=CODE`` is its wall, for the projector or
 any laptop: the prompt, the join link and its QR code, the tally, and the
 newest drawings, updated every second without reloading. A drawing opens in
-the Draw view with its neighbours, read with the room's taught digits. The lecturer's browser also holds the
-room's moderator key (taken from the link ``?room=CODE&key=...`` into the
-session, then dropped from the address, so the projector never shows it):
-with it the page adds the controls (prompt, next round, hide, teach the
-room, close), and the store checks the key again for every action.
+the Draw view with its neighbours, read with the room's taught digits. The
+lecturer's browser also holds the room's moderator key (taken from the link
+``?room=CODE&key=...`` into the session, then dropped from the address, so
+the projector never shows it): with it the page adds the controls (prompt,
+next round, hide, teach the room, close), and the store checks the key
+again for every action.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def moderated(code: str, key: str, shown: list) -> None:
         for cell, d in zip(cells, shown[start:start + COLUMNS]):
             cell.html(f'<div class="knn-wall">{figure(d, code)}</div>')
             row = cell.container(horizontal=True, gap="small")
-            row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}", help=f"Hide #{d.id} from every wall" + (" and from the room's references" if d.taught else ""),
+            row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}",
+                       help=f"Hide #{d.id} from every wall" + (" and from the room's references" if d.taught else ""),
                        on_click=act, args=(lambda s, i=d.id: s.hide(code, key, i),))
             row.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if d.taught else "secondary",
                        help=("Taught to the room: press to stop" if d.taught else
