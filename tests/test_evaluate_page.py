@@ -157,12 +157,12 @@ def test_a_page_that_waits_shows_the_other_pages_progress():
     other = threading.Thread(target=first_page)
     other.start()
     held.wait()
-    tick = resources.take(slot, lambda done, total, own: shown.append((done, total, own)), every=0.1)
     try:
-        assert slot["table"] == "computed"  # the lock came only once the first page was done
-        assert shown[0] == (250, 1000, False) and (500, 1000, False) in shown, shown
-        tick(7, 10)  # its own work: left in the slot for others, and shown as its own
-        assert slot["progress"] == (7, 10) and shown[-1] == (7, 10, True)
+        with resources.held(slot, lambda done, total, own: shown.append((done, total, own)), every=0.1) as tick:
+            assert slot["table"] == "computed"  # the lock came only once the first page was done
+            assert shown[0] == (250, 1000, False) and (500, 1000, False) in shown, shown
+            tick(7, 10)  # its own work: left in the slot for others, and shown as its own
+            assert slot["progress"] == (7, 10) and shown[-1] == (7, 10, True)
+        assert not slot["lock"].locked()  # given back when the block ends
     finally:
-        slot["lock"].release()
         other.join()

@@ -73,13 +73,10 @@ def load_tables(settings) -> dict:
                 bar.progress((i + done / total) / len(missing),
                              text=f"{who} {label}: {done:,} of {total:,} test digits")
 
-            tick = resources.take(mine, show)
-            try:
+            with resources.held(mine, show) as tick:
                 if mine["table"] is None:
                     mine["table"] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
                                                            progress=tick, checksum=checksum())
-            finally:
-                mine["lock"].release()
         bar.empty()
     return {s: slots[s]["table"] for s in settings}
 
@@ -193,13 +190,10 @@ def load_certainty() -> dict:
         who = "Certainty" if own else "Another visitor's page is working out the certainty"
         bar.progress(done / total, text=f"{who}: {done:,} of {total:,}")
 
-    tick = resources.take(mine, show)
-    try:
+    with resources.held(mine, show) as tick:
         if mine["table"] is None:
             mine["table"] = tables.certainty_table(refs, data, checksum(), pen, other, progress=tick)
             mine["missing"] = [why for why in (no_pen, no_other) if why]
-    finally:
-        mine["lock"].release()
     bar.empty()
     return mine
 

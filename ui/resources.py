@@ -151,12 +151,13 @@ def run(read, *args):
     return _workers().submit(read, *args).result()
 
 
-def take(slot: dict, show, every: float = 0.5):
-    """Take ``slot["lock"]`` (a slot of work computed once per process) and return the progress callback for
-    the work done under it, ``tick(done, total)``: it leaves the progress in ``slot["progress"]`` and shows it
-    with ``show(done, total, True)``. While another visitor's page holds the lock, computing the same thing,
-    ``show(done, total, False)`` shows that page's progress (once there is some) every ``every`` seconds: the
-    visitor sees that work go on, and a rerun of their page can stop the wait."""
+@contextmanager
+def held(slot: dict, show, every: float = 0.5):
+    """Hold ``slot["lock"]`` (a slot of work computed once per process) for the ``with`` block, which gets the
+    progress callback for the work done under it, ``tick(done, total)``: it leaves the progress in
+    ``slot["progress"]`` and shows it with ``show(done, total, True)``. While another visitor's page holds the
+    lock, computing the same thing, ``show(done, total, False)`` shows that page's progress (once there is
+    some) every ``every`` seconds: the visitor sees that work go on, and a rerun of their page can stop the wait."""
     while not slot["lock"].acquire(timeout=every):
         if "progress" in slot:
             show(*slot["progress"], False)
@@ -165,4 +166,7 @@ def take(slot: dict, show, every: float = 0.5):
         slot["progress"] = (done, total)
         show(done, total, True)
 
-    return tick
+    try:
+        yield tick
+    finally:
+        slot["lock"].release()
