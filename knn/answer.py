@@ -255,7 +255,9 @@ def predict_files(refs: References, paths, k: Optional[int] = None, voting: str 
 def read_taught(space, metric: str, folder) -> References:
     """A writer's own digits from a folder holding a folder per digit (``0/`` to ``9/``) of their pictures,
     as references to search beside the shared ones (:func:`knn.references.taught`). Raises ValueError,
-    naming the file, for a folder with no pictures or a picture that cannot be read."""
+    naming the path, for a folder with no pictures, a picture that cannot be read, or anything whose
+    digit is not known: an entry of the folder other than ``0/`` to ``9/``, or a folder inside those
+    (hidden files, such as ``.DS_Store``, are passed over)."""
     from pathlib import Path
 
     from knn.references import taught
@@ -263,15 +265,24 @@ def read_taught(space, metric: str, folder) -> References:
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"--taught must be a folder with a folder per digit (0 to 9); got {folder}")
+    digits = {str(label) for label in range(10)}
+    for path in sorted(root.iterdir()):
+        if not path.name.startswith(".") and not (path.name in digits and path.is_dir()):
+            raise ValueError(f"--taught: {path} is not a folder named 0 to 9, so its digit is unknown; "
+                             f"put each picture in the folder of its digit ({root / '7'} for a 7)")
     pictures, labels = [], []
     for label in range(10):
-        for path in sorted((root / str(label)).glob("*")) if (root / str(label)).is_dir() else []:
-            if path.is_file() and not path.name.startswith("."):
-                try:
-                    pictures.append(space.read(path.read_bytes()).centred)
-                except (OSError, ImageError) as e:
-                    raise ValueError(f"--taught: {path}: {getattr(e, 'strerror', None) or e}") from None
-                labels.append(label)
+        for path in sorted((root / str(label)).iterdir()) if (root / str(label)).is_dir() else []:
+            if path.name.startswith("."):
+                continue
+            if not path.is_file():
+                raise ValueError(f"--taught: {path} is not a picture; put the pictures of a {label} "
+                                 f"straight in {root / str(label)}")
+            try:
+                pictures.append(space.read(path.read_bytes()).centred)
+            except (OSError, ImageError) as e:
+                raise ValueError(f"--taught: {path}: {getattr(e, 'strerror', None) or e}") from None
+            labels.append(label)
     if not pictures:
         raise ValueError(f"--taught: {folder} holds no pictures in folders named 0 to 9")
     images = space.pixels(np.stack(pictures))

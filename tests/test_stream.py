@@ -125,8 +125,20 @@ def test_predict_with_a_writers_own_digits(synthetic, tmp_path):
     assert plain["prediction"] == 7 and mine["prediction"] == 1
     assert mine["decided_by"]["source"] == "taught" and mine["decided_by"]["distance"] == 0
     assert plain["decided_by"] is None and {nb["source"] for nb in mine["neighbours"]} == {"mnist"}
+    with pytest.raises(ValueError, match="mine is not a folder named 0 to 9, so its digit is unknown"):
+        read_taught(refs.space, "l1", tmp_path)  # the folder above a writer's digits
+    (tmp_path / "empty" / "3").mkdir(parents=True)
+    (tmp_path / "empty" / ".DS_Store").write_bytes(b"\0")  # hidden files are passed over
     with pytest.raises(ValueError, match="holds no pictures in folders named 0 to 9"):
-        read_taught(refs.space, "l1", tmp_path)
+        read_taught(refs.space, "l1", tmp_path / "empty")
+    (tmp_path / "mine" / "sevens").mkdir()
+    with pytest.raises(ValueError, match="sevens is not a folder named 0 to 9"):
+        read_taught(refs.space, "l1", tmp_path / "mine")  # a misnamed folder is not passed over
+    (tmp_path / "mine" / "sevens").rmdir()
+    (tmp_path / "mine" / "1" / "more").mkdir()
+    with pytest.raises(ValueError, match="more is not a picture; put the pictures of a 1 straight in"):
+        read_taught(refs.space, "l1", tmp_path / "mine")
+    (tmp_path / "mine" / "1" / "more").rmdir()
     (tmp_path / "mine" / "2").mkdir()
     (tmp_path / "mine" / "2" / "bad.png").write_bytes(b"not a picture")
     with pytest.raises(ValueError, match="bad.png"):
