@@ -176,6 +176,11 @@ class Drawing:
             return None
         return not self.reading.not_a_digit and self.reading.prediction == self.prompt
 
+    def caption(self) -> str:
+        """How a wall captions it: its reading, ✓ or ✗ against its prompt, ☆ if taught ("7 ✓ ☆")."""
+        mark = {None: "", True: " ✓", False: " ✗"}[self.right]
+        return self.reading.words() + mark + (" ☆" if self.taught else "")
+
 
 @dataclass(frozen=True)
 class Tally:
@@ -496,6 +501,17 @@ class Store:
                 by_digit[prediction] += n
         return Tally(sent=sent, right=n_right, asked=asked, prompts=tuple(sorted(prompts)), by_digit=tuple(by_digit),
                      not_a_digit=odd)
+
+    @_reachable
+    def shown(self, code: str, strokes: str) -> tuple:
+        """A drawing opened from a wall: (the Room, the newest Drawing on its walls with these strokes, or None if
+        none is, as when it was hidden since)."""
+        with self._read() as c:
+            room = self._room(c, code)
+            d = drawings.c
+            row = c.execute(sa.select(drawings).where(d.room == room.code, d.strokes == strokes, sa.not_(d.hidden))
+                            .order_by(d.id.desc()).limit(1)).first()
+        return room, None if row is None else _drawing(row)
 
     @_reachable
     def rounds(self, code: str) -> list:

@@ -321,10 +321,20 @@ def test_a_drawing_opened_from_the_wall_is_read_as_the_rooms_phones_read_it(draw
     at = opened_from_wall(room.code, strokes(7))  # the lecturer clicks the drawing on the wall
     assert not at.exception and prediction(at) == on_a_phone
     assert [c for c in captions(at) if "☆ room" in c]  # the room's taught digit among its neighbours
-    assert any(c.value.startswith(f"Opened from the wall of room {room.code}: read with the room's taught digits")
-               and "Nothing is sent from here." in c.value for c in at.caption)
+    assert any(c.value.startswith(f"Opened from the wall of room {room.code}, which shows it as “7 ✗ ☆”, as the "
+                                  "sender's phone read it. Here it is read as the room's phones read it now: "
+                                  "with the room's taught digits")
+               and "Nothing is sent from here." in c.value for c in at.caption)  # the wall's caption, to compare
     assert '<div class="knn-room-banner">' not in html(at) and not [b for b in at.button if b.key == "send"]  # no phone
     assert draw_db.wall(room.code)[1].tally.sent == 1  # only the drawing sent before
+    one = draw_db.send(room.code, "phone-visitor-1", strokes(1), Reading(1, (1,), False, 0.8), b"")
+    assert any(c.value.startswith(f"Opened from the wall of room {room.code}, which shows it as “1 ✗”,")
+               for c in opened_from_wall(room.code, strokes(1)).caption)
+    draw_db.hide(room.code, key, one.id)  # off the walls since: the room still reads it, no wall caption to show
+    hidden = opened_from_wall(room.code, strokes(1))
+    assert not hidden.exception and prediction(hidden) == ["1"]
+    assert any(c.value.startswith(f"Opened from the wall of room {room.code}. Here it is read as the room's phones")
+               for c in hidden.caption)
     gone = opened_from_wall("WXYA", strokes(7))  # a wall of no room: read as anywhere else
     assert not gone.exception and prediction(gone) == ["7"] and not [c for c in captions(gone) if "☆" in c]
     assert any(c.value.startswith("Opened from a wall: There is no room WXYA") for c in gone.caption)

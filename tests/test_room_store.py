@@ -212,6 +212,27 @@ def test_a_hidden_drawing_is_taught_to_nobody(store, clock):
     assert store.teach(room.code, key, [a.id]) == 1 and store.taught(room.code) == [(a.id, 4, STROKES)]
 
 
+def test_a_drawing_opened_from_a_wall_is_found_with_its_caption(store, clock):
+    room, key = store.open_room(4)
+    other = pack(Sketch((280, 280), (np.array([[140.0, 30.0], [140.0, 250.0]]),), (18.0,)))
+    a = send(store, clock, room.code, "phone-one-a", NINE)
+    b = send(store, clock, room.code, "phone-two-b", FOUR)  # the same strokes from another phone, read otherwise
+    send(store, clock, room.code, "phone-one-a", FOUR, strokes=other)
+    assert store.shown(room.code, STROKES) == (store.room(room.code), store.wall(room.code)[2][1])  # the newest
+    assert store.shown(room.code, STROKES)[1].id == b.id and store.shown(room.code, STROKES)[1].caption() == "4 ✓"
+    store.teach(room.code, key, [b.id])
+    assert store.shown(room.code, STROKES)[1].caption() == "4 ✓ ☆"
+    store.hide(room.code, key, b.id)  # off the walls: the other one with these strokes is what the walls show
+    assert store.shown(room.code, STROKES)[1].id == a.id and store.shown(room.code, STROKES)[1].caption() == "9 ✗"
+    store.hide(room.code, key, a.id)
+    assert store.shown(room.code, STROKES) == (store.room(room.code), None)
+    store.next_round(room.code, key, None)
+    c = send(store, clock, room.code, "phone-one-a", ODD)
+    assert store.shown(room.code, STROKES)[1] == c and c.caption() == "not a digit"  # a free round: no ✓ or ✗
+    with pytest.raises(NoSuchRoom):
+        store.shown("WXYA", STROKES)
+
+
 def test_a_room_expires_with_its_drawings(store, clock):
     room, key = store.open_room(4)
     send(store, clock, room.code, "phone-late")

@@ -109,15 +109,9 @@ def tally_html(rnd, shown: int) -> str:
     return f'<div class="knn-tally">{" · ".join(parts)}{more}</div>'
 
 
-def caption(d) -> tuple:
-    """(text, css class) under a drawing: its reading, ✓ or ✗ against its prompt, ☆ if taught."""
-    mark, css = {None: ("", ""), True: (" ✓", "knn-right"), False: (" ✗", "knn-wrong")}[d.right]
-    return d.reading.words() + mark + (" ☆" if d.taught else ""), css
-
-
 def figure(d, code: str) -> str:
     """A drawing on the wall, its caption under it; it opens in the Draw view, read with the room's taught digits."""
-    text, css = caption(d)
+    text, css = d.caption(), {None: "", True: "knn-right", False: "knn-wrong"}[d.right]
     opens = html.escape(f"./?{rooms.LINK}={d.strokes}&{rooms.WALL}={code}")
     return (f'<figure><a href="{opens}" target="_blank" title="Open #{d.id} with its neighbours">'
             f'<img src="{png_uri(d.thumbnail)}" alt="drawing {d.id}"></a>'

@@ -11,8 +11,9 @@ The wall gets what the references read, never a visitor's own label: a
 drawing they corrected is sent as it was read before the correction.
 Drawings the lecturer taught the room are searched as the visitor's own
 references are (☆). A drawing opened from the wall (``/?drawing=...&wall=CODE``)
-is read with them too, as the room's phones read it, and nothing is sent from
-there. Outside a room nothing here touches the database.
+is read with them too, as the room's phones read it, beside the wall's
+caption for it, and nothing is sent from there. Outside a room nothing here
+touches the database.
 """
 
 from __future__ import annotations
@@ -82,18 +83,21 @@ def visit() -> Optional[Room]:
 
 def from_wall() -> Optional[Room]:
     """On the Draw page opened from a room's wall (``?wall=CODE``, and no join link): the room whose taught
-    digits (☆) read the drawing, as they do on its phones, with a line saying so; there is no Send. None if the
-    address names no wall, or (with the reason shown) if the room cannot be read."""
+    digits (☆) read the drawing, as they do on its phones, with a line saying so and quoting the wall's caption
+    of the drawing; there is no Send. None if the address names no wall, or (with the reason shown) if the room
+    cannot be read."""
     code = st.query_params.get(WALL)
     if not code or link_named_a_room():
         return None
     try:
-        room = store().room(code)
+        room, shown = store().shown(code, st.query_params.get(LINK, ""))
     except RoomError as e:
         st.caption(f"Opened from a wall: {e} The drawing is read without the room's taught digits.")
         return None
-    st.caption(f"Opened from the wall of room {room.code}: read with the room's taught digits (☆), as its phones "
-               "read it, but without the sender's own (★), which stay on their phone. Nothing is sent from here.")
+    there = f", which shows it as “{shown.caption()}”, as the sender's phone read it" if shown else ""
+    st.caption(f"Opened from the wall of room {room.code}{there}. Here it is read as the room's phones read it now: "
+               "with the room's taught digits (☆), but without the sender's own (★), which stay on their phone. "
+               "Nothing is sent from here.")
     return room
 
 
