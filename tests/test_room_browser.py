@@ -141,6 +141,21 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         assert [i for i, _ in wait_wall(wall, PHONES - 1, 10)] == [i for i, _ in items[:-1]]
         assert gone not in [i for i, _ in wait_wall(viewer, PHONES - 1, 5)]  # gone from every wall
 
+        wall.get_by_text("Your moderator link").click()  # the lecturer moderates from their phone too
+        link = "".join(wall.locator("code", has_text="key=").first.inner_text().split())
+        mine = phones[1].new_page()
+        mine.goto(link)
+        mine.get_by_text("You moderate this room").wait_for(timeout=60_000)
+        assert len(wait_wall(mine, PHONES - 1, 30)) == PHONES - 1
+        boxes = [b.bounding_box() for b in mine.locator("[class*='st-key-hide-']").all()]
+        tops = sorted({round(b["y"]) for b in boxes})
+        assert sum(round(b["y"]) == tops[0] for b in boxes) >= 3, boxes  # rows that wrap, not one drawing a row
+        assert max(b["x"] + b["width"] for b in boxes) <= PHONE["width"], boxes  # nothing off the screen's side
+        qr = mine.locator(".knn-qr img").bounding_box()
+        assert qr["y"] > max(b["y"] for b in boxes), qr  # the controls and the wall first, the join under them
+        mine.screenshot(path=str(art / "room-moderator-phone.png"))
+        mine.close()
+
         store = Store(db)
         before = store.wall(code)
         for link in (f"{url}/Room?room={code}&key=guessed-{'x' * 24}", f"{url}/Room?room={code}"):

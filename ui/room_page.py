@@ -27,7 +27,7 @@ from ui.widgets import LAYOUT, PICTURES
 KEY = "key"  # the query parameter of the lecturer's link
 EVERY = 1.0  # s: how often a wall asks the store for news
 PROMPTS = [None, *range(10)]  # what a round can ask for: any digit, or one
-COLUMNS = 6  # thumbnails a row, on the moderator's grid (each with its two buttons)
+CELL = 104  # px: a drawing on the moderator's grid with its two buttons (as wide as its picture)
 
 WALL = """<style>
 .knn-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(112px, 1fr)); gap: 12px 8px; }
@@ -39,6 +39,8 @@ WALL = """<style>
 .knn-qr img { width: 100%; max-width: 300px; image-rendering: pixelated; background: #fff; }
 .knn-tally { font-size: 1.2rem; line-height: 1.6; }
 .knn-tally b { font-size: 1.6rem; }
+/* a lecturer moderating from a phone, where the columns stack: the controls and the wall first, the join after */
+@media (max-width: 640px) { [data-testid="stColumn"]:has(.st-key-join-moderated) { order: 2; } }
 </style>"""
 
 
@@ -143,20 +145,21 @@ def live(code: str, number=None) -> None:
 
 
 def moderated(code: str, key: str, shown: list) -> None:
-    """The wall with a Hide and a Teach button under each drawing (the moderator's own browser only)."""
-    for start in range(0, len(shown), COLUMNS):
-        cells = st.columns(COLUMNS, gap="small")
-        for cell, d in zip(cells, shown[start:start + COLUMNS]):
-            cell.html(f'<div class="knn-wall">{figure(d, code)}</div>')
-            row = cell.container(horizontal=True, gap="small")
-            row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}",
-                       help=f"Hide #{d.id} from every wall" + (" and from the room's references" if d.taught else ""),
-                       on_click=act, args=(lambda s, i=d.id: s.hide(code, key, i),))
-            row.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if d.taught else "secondary",
-                       help=("Taught to the room: press to stop" if d.taught else
-                             f"Teach the room: every phone in it reads #{d.id} as a {d.prompt}"),
-                       disabled=d.prompt is None,
-                       on_click=act, args=(lambda s, i=d.id, on=not d.taught: s.teach(code, key, [i], on),))
+    """The wall with a Hide and a Teach button under each drawing (the moderator's own browser only), in rows
+    that wrap as the wall's do, so a phone shows three or so a row rather than one."""
+    grid = st.container(horizontal=True, gap="small", key="moderated")
+    for d in shown:
+        cell = grid.container(width=CELL, gap="small")
+        cell.html(f'<div class="knn-wall">{figure(d, code)}</div>')
+        row = cell.container(horizontal=True, gap="small")
+        row.button("", icon=":material/visibility_off:", key=f"hide-{d.id}",
+                   help=f"Hide #{d.id} from every wall" + (" and from the room's references" if d.taught else ""),
+                   on_click=act, args=(lambda s, i=d.id: s.hide(code, key, i),))
+        row.button("", icon=":material/school:", key=f"teach-{d.id}", type="primary" if d.taught else "secondary",
+                   help=("Taught to the room: press to stop" if d.taught else
+                         f"Teach the room: every phone in it reads #{d.id} as a {d.prompt}"),
+                   disabled=d.prompt is None,
+                   on_click=act, args=(lambda s, i=d.id, on=not d.taught: s.teach(code, key, [i], on),))
 
 
 def act(do) -> None:
@@ -237,7 +240,7 @@ def main() -> None:
     if st.session_state.pop("fresh", None) == code:
         notice.success(f"Room {code} is open. Keep the moderator link below: it is how you run the room.")
     left, right = st.columns([1, 3], gap="large")
-    with left:
+    with left.container(key="join" if key is None else "join-moderated"):
         join(room)
         if key is not None:
             moderator_link(room, key)
