@@ -16,8 +16,8 @@ import time
 import pytest
 
 from deploy.replicas import free_port
-from helpers import (ARGS, CHROMIUM, HOLD_OUT, NON_DIGITS, PHONE, PROJECTOR, ROOT, big_seven, in_view, mnist_dir,
-                     read_prediction, ready, settled_prediction, touch_draw)
+from helpers import (ARGS, CHROMIUM, HOLD_OUT, NON_DIGITS, PHONE, PROJECTOR, ROOT, TABLET, big_seven, in_view,
+                     mnist_dir, read_prediction, ready, settled_prediction, touch_draw)
 from helpers import mouse_draw as draw
 from knn.drawn import BROWSER_DIGITS
 
@@ -239,9 +239,6 @@ def test_the_evaluate_page_opens_again_from_memory(page, server):
         assert page.get_by_text("Evaluating").count() == 0
         assert page.locator(".js-plotly-plot .main-svg").count() >= CHARTS
     print(f"Evaluate reopened in {', '.join(f'{x:.2f}' for x in seconds)} s")
-
-
-TABLET = {"width": 820, "height": 1180}  # a tablet upright, the sidebar open beside the page
 
 
 @pytest.mark.parametrize("size", [PHONE, TABLET, PROJECTOR, {"width": 1400, "height": 1000}],

@@ -18,7 +18,8 @@ import time
 import pytest
 
 from deploy.replicas import Replicas
-from helpers import ARGS, CHROMIUM, HOLD_OUT, PHONE, PROJECTOR, ROOT, mnist_dir, ready, settled_prediction, touch_draw
+from helpers import (ARGS, CHROMIUM, HOLD_OUT, PHONE, PROJECTOR, ROOT, TABLET, mnist_dir, ready, settled_prediction,
+                     touch_draw)
 
 pytestmark = pytest.mark.browser
 PHONES = 6
@@ -188,5 +189,21 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         pg.get_by_text("Sent to the wall").wait_for(timeout=30_000)
         _, rnd, shown = store.wall(code)
         assert (rnd.number, rnd.prompt, len(shown)) == (2, 7, 1)
+
+        tablet = browser.new_context(viewport=TABLET, has_touch=True, is_mobile=True).new_page()
+        for address, in_a_room in ((f"{url}/?room={code}", True), (f"{url}/", False)):
+            tablet.goto(address)  # in a room the canvas comes first, the settings one tap away; elsewhere they show
+            ready(tablet)
+            side = tablet.locator("[data-testid=stSidebar]")
+            assert (side.bounding_box()["x"] < 0) is in_a_room, (address, side.bounding_box())
+        tablet.goto(f"{url}/?room={code}")
+        ready(tablet)
+        canvas = tablet.locator("canvas.upper-canvas").bounding_box()
+        send = tablet.get_by_role("button", name="Send to the wall").bounding_box()
+        assert canvas["x"] < 100 and send["y"] + send["height"] < TABLET["height"], (canvas, send)  # the whole width
+        tablet.locator("[data-testid=stExpandSidebarButton]").tap()
+        tablet.get_by_text("k (neighbours that vote)").wait_for(timeout=10_000)
+        assert side.bounding_box()["x"] == 0
+        tablet.context.close()
         store.dispose()
         browser.close()

@@ -505,6 +505,8 @@ def read_number(refs, picture, k, voting, space, metric, taught=None, where=st):
 
 
 def main():
+    if rooms.link_named_a_room():  # a phone in a lecture: the canvas first; the settings are one tap away
+        st.set_page_config(initial_sidebar_state="collapsed")
     st.html(LIGHT + PICTURES + LAYOUT + COLUMNS + NUMBER_FITS)
     st.title("✍️ Nearest-neighbour digits")
     st.html('<p class="knn-tagline" style="opacity:.7;margin:0">Draw a digit. An exact k-nearest-neighbour search over '
