@@ -66,6 +66,20 @@ def wait_wall(pg, count: int, timeout: float) -> list:
     return items
 
 
+def settled_boxes(pg, selector: str, timeout: float = 10) -> list:
+    """The boxes of the elements ``selector`` finds, once the page has laid them out: the same in two reads
+    half a second apart (a page that has just drawn them may still be sizing them)."""
+    read = f"""() => [...document.querySelectorAll("{selector}")].map(e => {{
+        const r = e.getBoundingClientRect(); return {{x: r.x, y: r.y, width: r.width, height: r.height}}; }})"""
+    deadline, before = time.time() + timeout, None
+    while True:
+        now = pg.evaluate(read)
+        if now == before or time.time() > deadline:
+            return now
+        before = now
+        pg.wait_for_timeout(500)
+
+
 def test_a_hall_of_phones_fills_one_wall(hall, fours):
     from playwright.sync_api import sync_playwright
 
@@ -148,7 +162,7 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         mine.goto(link)
         mine.get_by_text("You moderate this room").wait_for(timeout=60_000)
         assert len(wait_wall(mine, PHONES - 1, 30)) == PHONES - 1
-        boxes = [b.bounding_box() for b in mine.locator("[class*='st-key-hide-']").all()]
+        boxes = settled_boxes(mine, "[class*='st-key-hide-']")
         tops = sorted({round(b["y"]) for b in boxes})
         assert sum(round(b["y"]) == tops[0] for b in boxes) >= 3, boxes  # rows that wrap, not one drawing a row
         assert max(b["x"] + b["width"] for b in boxes) <= PHONE["width"], boxes  # nothing off the screen's side
