@@ -208,8 +208,8 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         for address, in_a_room in ((f"{url}/?room={code}", True), (f"{url}/", False)):
             tablet.goto(address)  # in a room the canvas comes first, the settings one tap away; elsewhere they show
             ready(tablet)
-            side = tablet.locator("[data-testid=stSidebar]")
-            assert (side.bounding_box()["x"] < 0) is in_a_room, (address, side.bounding_box())
+            side = settled_boxes(tablet, "[data-testid=stSidebar]")[0]
+            assert (side["x"] < 0) is in_a_room, (address, side)
         tablet.goto(f"{url}/?room={code}")
         ready(tablet)
         canvas = tablet.locator("canvas.upper-canvas").bounding_box()
@@ -217,7 +217,7 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         assert canvas["x"] < 100 and send["y"] + send["height"] < TABLET["height"], (canvas, send)  # the whole width
         tablet.locator("[data-testid=stExpandSidebarButton]").tap()
         tablet.get_by_text("k (neighbours that vote)").wait_for(timeout=10_000)
-        assert side.bounding_box()["x"] == 0
+        assert settled_boxes(tablet, "[data-testid=stSidebar]")[0]["x"] == 0  # open, once it has slid in
         tablet.context.close()
         store.dispose()
         browser.close()
