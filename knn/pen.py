@@ -268,13 +268,15 @@ def pen_pictures(space, digits: list, seed: int = 0, renders: int = PEN_RENDERS,
 
         rng = np.random.default_rng(seed)
         pictures = []
+        total = len(digits) * renders
+        progress.report("pen digits drawn on the canvas", 0, total)  # work from nothing has begun: say so at once
         for d in digits:
             for _ in range(renders):
                 width = WIDTHS[int(rng.integers(len(WIDTHS)))]
                 strokes = vary_strokes(d.strokes, rng) if varied else d.strokes
                 pictures.append(space.read(place(rng, strokes, d.label, width, "", slant_range=0.0).image).centred)
             if len(pictures) % 500 < renders:
-                progress.report("pen digits drawn on the canvas", len(pictures), len(digits) * renders)
+                progress.report("pen digits drawn on the canvas", len(pictures), total)
         return {"pictures": np.stack(pictures)}
 
     labels = np.repeat([d.label for d in digits], renders)

@@ -145,3 +145,21 @@ def test_varied_pen_pictures_are_other_drawings_of_the_same_digits(pen):
     differ = np.any(plain.pictures != varied.pictures, axis=(1, 2))
     assert differ.all()
     assert np.array_equal(pen_pictures(space, pen, varied=True).pictures, varied.pictures)  # kept on disk, same again
+
+
+def test_drawing_pen_pictures_from_nothing_says_so_before_the_first_drawing(pen, monkeypatch):
+    """The first-start builder answers from its first index once the full build reports work done from nothing
+    (ui.warmup): the pen drawings, its first part, report 0 of all at once; read from disk, nothing."""
+    from knn import pen as pen_module, progress
+
+    space, seen, drawings = references.spaces.get("none"), [], []
+    place = pen_module.place
+    monkeypatch.setattr(pen_module, "place", lambda *a, **kw: drawings.append(1) or place(*a, **kw))
+    with progress.watching(lambda what, done, total: seen.append((what, done, total, len(drawings)))):
+        first = pen_pictures(space, pen, seed=11)
+    assert seen[0] == ("pen digits drawn on the canvas", 0, 2 * len(pen), 0)  # before any drawing is made
+    assert len(drawings) == 2 * len(pen)
+    seen.clear()
+    with progress.watching(lambda *report: seen.append(report)):
+        again = pen_pictures(space, pen, seed=11)
+    assert seen == [] and np.array_equal(again.pictures, first.pictures)  # kept on disk: no work, no report
