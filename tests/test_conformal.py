@@ -84,6 +84,17 @@ def test_label_scores_favour_the_near_digit():
     assert s[0, 0] == pytest.approx(64 / 21)  # a digit absent from the list counts at the farthest distance
 
 
+def test_picture_gaps_are_the_smallest_l1_to_the_deskewed_query():
+    rng = np.random.default_rng(4)
+    queries = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    neighbours = rng.integers(0, 256, (5, 7, 28, 28), dtype=np.uint8)
+    neighbours[0, 3] = 255 - deskew(queries[:1])[0]  # the farthest a pixel can be, both ways
+    neighbours[1, 6] = deskew(queries[1:2])[0]  # the query itself: no gap
+    wide = np.abs(neighbours.astype(np.int64) - deskew(queries)[:, None].astype(np.int64)).sum((2, 3))
+    assert np.array_equal(conformal.picture_gaps(queries, neighbours), wide.min(1).astype(float))
+    assert conformal.picture_gaps(queries, neighbours)[1] == 0
+
+
 def test_answer_knows_every_other_digit_and_every_k(synthetic):
     refs = references.build(synthetic, "none")
     rng = np.random.default_rng(5)
