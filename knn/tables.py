@@ -96,7 +96,8 @@ def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_file
     prefixed ``mnist_``; likewise ``pen_`` for the real pen digits (read with networks that never saw their
     writers, :meth:`knn.spaces.Space.trained_without`) and ``other_`` (with
     ``other_alphabet``) for the non-digits, when their files are given (:func:`knn.pen.find_pendigits`,
-    :func:`knn.omniglot.find_omniglot`). The files are read only when the table is not on disk yet."""
+    :func:`knn.omniglot.find_omniglot`). The files are read only when the table is not on disk yet.
+    ``progress(done, total)`` counts the pictures read of all the parts together."""
     from knn.evaluate import evaluate_mnist, evaluate_omniglot, evaluate_pen
     from knn.omniglot import load_omniglot
     from knn.pen import load_pendigits
@@ -106,20 +107,26 @@ def certainty_table(refs, mnist: Mnist, checksum: Optional[str] = None, pen_file
                     data=checksum or data_checksum(mnist), pen=_file_checksum(pen_file),
                     pen_space=unseen.identity() if pen_file else None,
                     other=_file_checksum(omniglot_file), version=conformal.VERSION)
-    parts = 1 + bool(pen_file) + bool(omniglot_file)
-
-    def step(i):
-        return (lambda done, total: progress(i * total + done, parts * total)) if progress else None
 
     def compute():
+        pen = load_pendigits(str(Path(pen_file).parent)) if pen_file else None
+        other = load_omniglot(str(Path(omniglot_file).parent)) if omniglot_file else None
+        sizes = [len(mnist.test_labels)] + [len(x) for x in (pen, other) if x is not None]
+
+        def step(i):  # part i's progress as pictures read of all the parts: one count that only goes up
+            if progress is None:
+                return None
+            before, whole = sum(sizes[:i]), sum(sizes)
+            return lambda done, total: progress(before + round(sizes[i] * done / max(total, 1)), whole)
+
         e = evaluate_mnist(refs, mnist, progress=step(0))
         out = dict(mnist_p=e.p_values, mnist_likeness=e.likeness, mnist_truth=mnist.test_labels[e.test_rows])
-        if pen_file:
+        if pen is not None:
             pen_refs = refs if unseen is refs.space else build(mnist, unseen, refs.index.metric, refs.n_train)
-            p = evaluate_pen(pen_refs, load_pendigits(str(Path(pen_file).parent)), progress=step(1))
+            p = evaluate_pen(pen_refs, pen, progress=step(1))
             out.update(pen_p=p.p_values, pen_likeness=p.likeness, pen_truth=p.labels)
-        if omniglot_file:
-            o = evaluate_omniglot(refs, load_omniglot(str(Path(omniglot_file).parent)), progress=step(parts - 1))
+        if other is not None:
+            o = evaluate_omniglot(refs, other, progress=step(len(sizes) - 1))
             out.update(other_p=o.p_values, other_likeness=o.likeness, other_alphabet=o.alphabets.astype(str))
         return out
 

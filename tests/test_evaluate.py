@@ -47,6 +47,26 @@ def test_a_neighbour_table_answers_every_k(synthetic, refs):
     assert np.array_equal(again["positions"], table["positions"])
 
 
+def test_the_certainty_table_counts_the_pictures_of_every_part_as_one(synthetic, refs, tmp_path):
+    """Its progress counts the pictures read of all the parts (MNIST's test digits, then the pen digits) as one
+    count that only goes up, towards one total; then the table holds both parts."""
+    import gzip
+
+    from helpers import SHAPES, unipen
+    from knn.pen import FILE, PenDigit
+
+    rng = np.random.default_rng(5)
+    pen = [PenDigit(tuple(np.asarray(s) * 100 + rng.normal(0, 2, (len(s), 2)) for s in SHAPES[y]), y, w)
+           for w in (1, 2, 3) for y in range(10)]  # 30 pen digits beside MNIST's 60 test digits
+    (tmp_path / FILE).write_bytes(gzip.compress(unipen(pen).encode()))
+    seen = []
+    table = tables.certainty_table(refs, synthetic, "synthetic", pen_file=tmp_path / FILE,
+                                   progress=lambda done, total: seen.append((done, total)))
+    assert {total for _, total in seen} == {60 + 30} and seen[-1] == (90, 90), seen
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen), seen
+    assert (60, 90) in seen and table["mnist_p"].shape == (60, 10) and table["pen_p"].shape == (30, 10)
+
+
 def test_the_pca_map_places_new_pictures(synthetic):
     pca = tables.pca_map(synthetic, "deskew", checksum="synthetic", fit_on=200)
     assert pca["coords"].shape == (400, 2) and pca["components"].shape == (2, 784) and pca["explained"].sum() < 1

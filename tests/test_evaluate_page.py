@@ -166,3 +166,30 @@ def test_a_page_that_waits_shows_the_other_pages_progress():
         assert not slot["lock"].locked()  # given back when the block ends
     finally:
         other.join()
+
+
+@pytest.mark.unit
+def test_a_progress_bar_whose_count_stands_still_says_what_is_being_made(monkeypatch):
+    """A first visit's tables wait minutes for references made from nothing: once the count of what is read has
+    stood still a while, the bar names what is being made and how far it is, and keeps its place."""
+    from knn import progress
+    from ui import widgets
+
+    shown = []
+
+    class Bar:
+        def progress(self, fraction, text):
+            shown.append((fraction, text))
+
+    monkeypatch.setattr(widgets.st, "progress", lambda fraction, text: Bar().progress(fraction, text) or Bar())
+    bar = widgets.ProgressBar("Certainty (once; kept on disk)", still=0.3)
+    with progress.watching(bar.making):
+        bar.show(0.25, "Certainty: 10 of 40 pictures read")
+        progress.report("learned features", 256, 60_000)  # the count has just moved: nothing more to say
+        time.sleep(0.35)
+        progress.report("learned features", 512, 60_000)
+        bar.show(0.5, "Certainty: 20 of 40 pictures read")
+        progress.report("digits calibrating the certainty", 500, 10_000)
+    assert shown == [(0.0, "Certainty (once; kept on disk)"), (0.25, "Certainty: 10 of 40 pictures read"),
+                     (0.25, "Certainty: 10 of 40 pictures read · now learned features: 512 of 60,000"),
+                     (0.5, "Certainty: 20 of 40 pictures read")]

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import streamlit as st
 
-from knn import spaces, tables
+from knn import progress as knn_progress, spaces, tables
 from knn.conformal import DIGIT_LEVEL, LEVEL, LEVELS, coverage, set_size
 from knn.data import DataError
 from knn.evaluate import TUTORIAL
@@ -21,7 +21,7 @@ from knn.omniglot import LOOKALIKE, find_omniglot
 from knn.pen import find_pendigits
 from knn.origins import legends
 from ui import resources, session
-from ui.widgets import LAYOUT, PICTURES, gallery
+from ui.widgets import LAYOUT, PICTURES, ProgressBar, gallery
 
 FULL = (None, None, "60,000 / 10,000")
 SMALL = (TUTORIAL["n_train"], TUTORIAL["n_test"], f"{TUTORIAL['n_train']:,} / {TUTORIAL['n_test']:,}")
@@ -63,17 +63,17 @@ def load_tables(settings) -> dict:
     slots = {s: slot_of(s) for s in settings}
     missing = [s for s in settings if slots[s]["table"] is None]
     if missing:
-        bar = st.progress(0.0, text="Evaluating (once; kept on disk for next time)...")
+        bar = ProgressBar("Evaluating (once; kept on disk for next time)")
         for i, setting in enumerate(missing):
             (n_train, n_test, _), metric, space = setting
             label, mine = name_of(setting), slots[setting]
+            bar.show(i / len(missing), f"Evaluating {label}")
 
             def show(done, total, own, i=i, label=label):
                 who = "Evaluating" if own else "Another visitor's page is evaluating"
-                bar.progress((i + done / total) / len(missing),
-                             text=f"{who} {label}: {done:,} of {total:,} test digits")
+                bar.show((i + done / total) / len(missing), f"{who} {label}: {done:,} of {total:,} test digits")
 
-            with resources.held(mine, show) as tick:
+            with resources.held(mine, show) as tick, knn_progress.watching(bar.making):
                 if mine["table"] is None:
                     mine["table"] = tables.neighbour_table(resources.mnist(), space, metric, n_train, n_test, 0,
                                                            progress=tick, checksum=checksum())
@@ -183,14 +183,13 @@ def load_certainty() -> dict:
     mine = certainty_slot()
     if mine["table"] is not None:
         return mine
-    bar = st.progress(0.0, text="Calibrated certainty of MNIST's test digits, pen digits and non-digits "
-                                "(once; kept on disk)...")
+    bar = ProgressBar("Calibrated certainty of MNIST's test digits, pen digits and non-digits (once; kept on disk)")
 
     def show(done, total, own):
         who = "Certainty" if own else "Another visitor's page is working out the certainty"
-        bar.progress(done / total, text=f"{who}: {done:,} of {total:,}")
+        bar.show(done / total, f"{who}: {done:,} of {total:,} pictures read")
 
-    with resources.held(mine, show) as tick:
+    with resources.held(mine, show) as tick, knn_progress.watching(bar.making):
         if mine["table"] is None:
             mine["table"] = tables.certainty_table(refs, data, checksum(), pen, other, progress=tick)
             mine["missing"] = [why for why in (no_pen, no_other) if why]

@@ -1,8 +1,10 @@
-"""Widgets the pages share: the drawing canvas (one adapter that knows its quirks), the digit gallery, the layout."""
+"""Widgets the pages share: the drawing canvas (one adapter that knows its quirks), the digit gallery, the layout,
+a progress bar for long first computations."""
 
 from __future__ import annotations
 
 import html
+import time
 
 import numpy as np
 import streamlit as st
@@ -95,3 +97,25 @@ h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
   .st-key-correct button { min-width: 0; width: 2rem; min-height: 2.75rem; padding: 0; }
 }
 </style>"""
+
+
+class ProgressBar:
+    """A progress bar over what is read (test digits, pictures) that, once that count has stood still for
+    ``still`` seconds, also says what is being made meanwhile: :meth:`making` is a :mod:`knn.progress` callback
+    (a space's references, their features, a calibration; on a fresh server, minutes in which the count alone
+    would seem stuck)."""
+
+    def __init__(self, text: str, still: float = 2.0):
+        self.bar, self.still = st.progress(0.0, text=text), still
+        self.fraction, self.text, self.at = 0.0, text, time.monotonic()
+
+    def show(self, fraction: float, text: str) -> None:
+        self.fraction, self.text, self.at = min(1.0, fraction), text, time.monotonic()
+        self.bar.progress(self.fraction, text=text)
+
+    def making(self, what: str, done: int, total: int) -> None:
+        if time.monotonic() - self.at >= self.still:
+            self.bar.progress(self.fraction, text=f"{self.text} · now {what}: {done:,} of {total:,}")
+
+    def empty(self) -> None:
+        self.bar.empty()
