@@ -2,12 +2,12 @@
 
 On an empty cache the default references (60,000 MNIST digits and 14,988
 drawings of real pen digits, in learned features, with their calibrated
-certainty) take about 85 s to make on 2 cores (docs/first-start.md). So the
+certainty) take 80 to 150 s to make on 2 cores, by machine (docs/first-start.md). So the
 first visit to a fresh server starts a builder that makes, in order:
 
-1. TensorFlow's import, then MNIST (about 4 s);
+1. TensorFlow's import, then MNIST (4 to 7 s);
 2. a *first index*: the same learned space over the tutorial's 5,000
-   training digits, calibrated the same way (about 6 s from nothing);
+   training digits, calibrated the same way (6 to 14 s from nothing);
 3. the *full index*, the shipped default.
 
 The Draw page answers with the full index when it is ready, or when it
