@@ -56,6 +56,15 @@ def synthetic_digit(label: int, rng) -> np.ndarray:
     return render(strokes, float(rng.uniform(14, 30)), 0.7, (140, 140))
 
 
+def synthetic_pen(writers, seed: int = 3) -> list:
+    """Ten pen digits (knn.pen.PenDigit) for each writer number in ``writers``: SHAPES jittered, as pen strokes."""
+    from knn.pen import PenDigit
+
+    rng = np.random.default_rng(seed)
+    return [PenDigit(tuple(np.asarray(s) * 100 + rng.normal(0, 2, (len(s), 2)) for s in SHAPES[y]), y, w)
+            for w in writers for y in range(10)]
+
+
 def synthetic_mnist(n_train: int = 400, n_test: int = 60, seed: int = 0):
     """A small stand-in for MNIST: the same shapes and types, labels cycling 0-9 (a :class:`knn.data.Mnist`)."""
     from knn.data import Mnist

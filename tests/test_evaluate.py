@@ -52,12 +52,10 @@ def test_the_certainty_table_counts_the_pictures_of_every_part_as_one(synthetic,
     count that only goes up, towards one total; then the table holds both parts."""
     import gzip
 
-    from helpers import SHAPES, unipen
-    from knn.pen import FILE, PenDigit
+    from helpers import synthetic_pen, unipen
+    from knn.pen import FILE
 
-    rng = np.random.default_rng(5)
-    pen = [PenDigit(tuple(np.asarray(s) * 100 + rng.normal(0, 2, (len(s), 2)) for s in SHAPES[y]), y, w)
-           for w in (1, 2, 3) for y in range(10)]  # 30 pen digits beside MNIST's 60 test digits
+    pen = synthetic_pen((1, 2, 3), seed=5)  # 30 pen digits beside MNIST's 60 test digits
     (tmp_path / FILE).write_bytes(gzip.compress(unipen(pen).encode()))
     seen = []
     table = tables.certainty_table(refs, synthetic, "synthetic", pen_file=tmp_path / FILE,

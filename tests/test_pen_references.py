@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from helpers import SHAPES, synthetic_digit
+from helpers import synthetic_digit, synthetic_pen
 from knn import references
 from knn.answer import answer, predict_files
 from knn.evaluate import evaluate_folds
 from knn.origins import PEN
-from knn.pen import PenDigit, pen_pictures, writer_folds
+from knn.pen import pen_pictures, writer_folds
 
 pytestmark = pytest.mark.unit
 
@@ -18,9 +18,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture(scope="module")
 def pen():
     """Six writers, ten digits each: SHAPES jittered, as pen strokes."""
-    rng = np.random.default_rng(3)
-    return [PenDigit(tuple(np.asarray(s) * 100 + rng.normal(0, 2, (len(s), 2)) for s in SHAPES[y]), y, w)
-            for w in range(1, 7) for y in range(10)]
+    return synthetic_pen(range(1, 7))
 
 
 def test_folds_split_the_writers(pen):

@@ -5,10 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from helpers import SHAPES, png_of, synthetic_digit
+from helpers import png_of, synthetic_digit, synthetic_pen
 from knn import references
 from knn.answer import OWN_RADIUS, answer, predict_files, read_taught
-from knn.pen import PenDigit
 from knn.stream import RADII, Writers, evaluate_stream, stream
 
 pytestmark = pytest.mark.unit
@@ -87,9 +86,7 @@ def test_a_stream_reads_each_drawing_as_the_page_does(synthetic):
 @pytest.fixture(scope="module")
 def pen():
     """Six writers, ten digits each: SHAPES jittered, as pen strokes."""
-    rng = np.random.default_rng(3)
-    return [PenDigit(tuple(np.asarray(s) * 100 + rng.normal(0, 2, (len(s), 2)) for s in SHAPES[y]), y, w)
-            for w in range(1, 7) for y in range(10)]
+    return synthetic_pen(range(1, 7))
 
 
 def test_the_radius_is_chosen_on_other_writers_than_are_streamed(synthetic, pen):
