@@ -62,6 +62,26 @@ def sent(store, code, n=3, prompt_right=2):
                        b"") for j in range(n)]
 
 
+@pytest.mark.unit
+def test_a_phone_put_away_for_a_lecture_finds_its_session_again(monkeypatch):
+    """The server keeps a disconnected session (a phone's own digits and drawing, a lecturer's moderator key)
+    for an hour, as `streamlit run app.py` reads its settings, where Streamlit's default dropped it after
+    2 minutes (measured through a proxy cut for 200 s: the phone's own digit was gone, and its first tap only
+    started a new session; docs/wall.md)."""
+    from streamlit import config
+
+    with monkeypatch.context() as m:
+        m.chdir(ROOT)  # where `streamlit run app.py` starts, and so where it looks for .streamlit/
+        try:
+            config.get_config_options(force_reparse=True)
+            kept = config.get_option("server.disconnectedSessionTTL")
+            shipped = config.get_where_defined("server.disconnectedSessionTTL")
+        finally:
+            m.undo()
+            config.get_config_options(force_reparse=True)
+    assert kept >= 3600 and shipped == str(ROOT / ".streamlit" / "config.toml")
+
+
 def test_a_lecturer_opens_a_room_and_holds_its_key(db):
     at = room_page()
     assert not at.exception and any("Open a room" in s.value for s in at.subheader)
