@@ -177,6 +177,33 @@ def prediction(at) -> list:
     return [m.value for m in at.metric if m.label == "Prediction"]
 
 
+def fix(at, digit: int):
+    """The correction button "It's a <digit>" under the answer (its key also names the drawing it corrects)."""
+    [button] = [b for b in at.button if b.key.startswith(f"fix-{digit}-")]
+    return button
+
+
+def lost_session(at):
+    """``at`` run as the server runs a page whose session it lost (a restart, a replica stopped, an hour away):
+    a new session, given the values of every widget on the old session's page, as the browser sends them with
+    its next tap: the canvas's strokes (those the page drew it with), the settings, the button just clicked."""
+    import json
+
+    from streamlit.runtime.state import SafeSessionState, SessionState
+    from streamlit.testing.v1.app_test import TESTING_KEY
+
+    states = at._tree.get_widget_states()
+    for canvas in at.get("bidi_component"):
+        state = states.widgets.add()
+        state.id = canvas.proto.id
+        state.json_value = json.dumps({"drawing": {"raw": json.loads(canvas.proto.json)["initialDrawing"], "data": None}})
+    new = SessionState()
+    new[TESTING_KEY] = {}
+    at._session_state = SafeSessionState(new, lambda: None)
+    at.session_state = type(at.session_state)(at._session_state)
+    return at._run(states)
+
+
 def captions(at) -> list:
     """Every picture's caption on the page, in order: st.image captions and the strips' figcaptions."""
     import html

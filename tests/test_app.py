@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import APP, captions, non_digit, png_of, prediction, upload
+from helpers import APP, captions, fix, lost_session, non_digit, png_of, prediction, upload
 
 
 @pytest.fixture
@@ -123,10 +123,10 @@ def test_one_tap_corrects_the_answer_at_once_and_privately(app, unsure):
     right = (said + 3) % 10  # whatever it says, the visitor says otherwise
     assert not any("yours" in c for c in captions(app))
     assert any(m.value == f"**Not {a_digit(said)}? It's a …**" for m in app.markdown)
-    assert app.button(key=f"fix-{said}").disabled and not app.button(key=f"fix-{right}").disabled
+    assert fix(app, said).disabled and not fix(app, right).disabled
     assert any(f"the nearest of yours decides whenever it lies within {OWN_RADIUS:g}× the distance of the 7th nearest "
                "shared reference" in c.value for c in app.caption)
-    app.button(key=f"fix-{right}").click().run()
+    fix(app, right).click().run()
     assert not app.exception
     assert any(f"Taught: that was {a_digit(right)}" in s.value for s in app.success)
     assert prediction(app) == [str(right)]  # read again at once: the visitor's own digit, at distance 0, decides
@@ -154,7 +154,7 @@ def test_taught_digits_are_removed_one_by_one_or_all_at_once(app, unsure):
         app.run()
         said = int(prediction(app)[0])
         taught.append((said + 1) % 10)
-        app.button(key=f"fix-{taught[-1]}").click().run()
+        fix(app, taught[-1]).click().run()
         assert prediction(app) == [str(taught[-1])]
     assert [item[1] for item in app.session_state["taught"]["learned"]] == taught
     app.button(key="remove-1").click().run()  # the second one, taught on test digit 0
@@ -179,7 +179,7 @@ def test_taught_digits_are_capped(app, monkeypatch, unsure):
     for row in (unsure, 0, 1):
         app.session_state.test_row = row
         app.run()
-        app.button(key=f"fix-{(int(prediction(app)[0]) + 1) % 10}").click().run()
+        fix(app, (int(prediction(app)[0]) + 1) % 10).click().run()
     assert not app.exception
     assert any("the most one visitor can" in w.value for w in app.warning)
     assert sum(len(v) for v in app.session_state["taught"].values()) == 2
@@ -318,7 +318,7 @@ def test_a_link_says_when_digits_it_does_not_carry_decided():
     at.query_params["drawing"] = text
     at.run()
     assert any(c.value.endswith("it opens the same drawing and answer.") for c in at.caption)
-    at.button(key="fix-1").click().run()  # this visitor says it is a 1: their own digit now decides, here
+    fix(at, 1).click().run()  # this visitor says it is a 1: their own digit now decides, here
     assert not at.exception and prediction(at) == ["1"]
     assert any(c.value.endswith("it opens the same drawing, but here your own digit (★) decided, and the link does "
                                 "not carry it: whoever opens it may be given another answer.") for c in at.caption)
@@ -329,6 +329,55 @@ def test_a_link_says_when_digits_it_does_not_carry_decided():
     other.query_params["drawing"] = text
     other.run()
     assert prediction(other) == ["7"]
+
+
+def drawn_by_hand(label: int) -> AppTest:
+    """The page with a drawing of ``label`` on its canvas, made by hand: opened by link, which the address then
+    forgets (as it does once the visitor draws on), so only the canvas holds it."""
+    from knn.drawn import BROWSER_DIGITS
+    from knn.sketch import pack
+
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params["drawing"] = pack(_sketch((280, 280), BROWSER_DIGITS[label]))
+    at.run()
+    del at.query_params["drawing"]
+    return at.run()
+
+
+def test_a_lost_session_keeps_the_drawing_and_does_the_tap():
+    """The server lost the visitor's session (a restart, a replica stopped); their page, drawn by the old session,
+    sends its canvas and the tap to a new one: the drawing is read again, and the correction tapped is taught."""
+    at = drawn_by_hand(7)
+    gen = at.session_state["canvas_gen"]
+    assert gen >= 1 and prediction(at) == ["7"] and "taught" not in at.session_state
+    fix(at, 3).click()
+    lost_session(at)
+    assert not at.exception and at.session_state["canvas_gen"] == gen  # the browser's canvas, not an empty one
+    assert prediction(at) == ["3"] and any("Taught: that was a 3" in s.value for s in at.success)
+    assert [y for _, y, _, _ in at.session_state["taught"]["learned"]] == [3]  # taught once
+    at.run()
+    assert prediction(at) == ["3"] and len(at.session_state["taught"]["learned"]) == 1
+
+
+def test_a_lost_session_clears_on_the_first_tap():
+    at = drawn_by_hand(7)
+    gen = at.session_state["canvas_gen"]
+    at.button(key="clear").click()
+    lost_session(at)
+    assert not at.exception and not prediction(at) and any("Draw a digit" in i.value for i in at.info)
+    assert at.session_state["canvas_gen"] == gen + 1  # a new, empty canvas
+
+
+def test_a_lost_session_teaches_no_digit_the_visitor_did_not_see(app, unsure):
+    """In MNIST mode a new session picks a test digit of its own: a correction tapped on the old page was about
+    another digit, and its button (keyed by the drawing it corrects) is not this page's."""
+    app.radio(key="input").set_value("MNIST").run()
+    app.session_state.test_row = unsure
+    app.run()
+    fix(app, (int(prediction(app)[0]) + 1) % 10).click()
+    lost_session(app)
+    assert not app.exception and len(prediction(app)) == 1
+    assert "taught" not in app.session_state or app.session_state.test_row == unsure
 
 
 @pytest.mark.parametrize("text,says", [("not-a-drawing", "damaged"), ("A" * 9000, "too long"), ("%%", "characters")])
@@ -381,7 +430,7 @@ def test_clear_keeps_a_drawing_as_read_and_a_correction_replaces_it(monkeypatch,
     assert prediction(app) == ["7"]  # the same drawing on the new canvas: the kept 7, at distance 0, decides
     assert any(m.value.startswith("**Read as a 7 by your own 7 (★), the nearest of yours.**") for m in app.markdown)
     assert any("★ yours #1: a 7, as read" in c for c in captions(app))
-    app.button(key="fix-1").click().run()  # "Not a 7? It's a 1": the visitor's latest word on this drawing
+    fix(app, 1).click().run()  # "Not a 7? It's a 1": the visitor's latest word on this drawing
     assert prediction(app) == ["1"]
     app.button(key="clear").click().run()
     assert [(y, corrected) for _, y, _, corrected in app.session_state["taught"]["learned"]] == [(1, True)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import APP, ROOT, captions, prediction
+from helpers import APP, ROOT, captions, fix, lost_session, prediction
 
 ROOM_PAGE = str(ROOT / "ui" / "room_page.py")
 
@@ -254,6 +254,23 @@ def test_a_refused_send_says_why_and_keeps_the_drawing(draw_db, monkeypatch):
     assert prediction(at) == said and not at.button(key="send").disabled  # the drawing and its answer stay
 
 
+def test_a_lost_session_sends_on_the_first_press(draw_db):
+    """The server lost the phone's session (a restart, a replica stopped) between its drawing and Send: the
+    page, drawn by the old session, sends the canvas and the press to a new one, which sends the drawing."""
+    room, _ = draw_db.open_room(7)
+    at = draw_page(room.code, strokes())
+    del at.query_params["drawing"]  # drawn by hand: only the canvas holds it
+    said = prediction(at.run())
+    at.button(key="send").click()
+    lost_session(at)
+    assert not at.exception and "Sent to the wall" in at.toast[0].value
+    _, rnd, shown = draw_db.wall(room.code)
+    assert rnd.tally.sent == 1 and shown[0].strokes == strokes() and str(shown[0].reading.prediction) == said[0]
+    assert prediction(at) == said and at.button(key="send").label == "Sent" and at.button(key="send").disabled
+    at.run()
+    assert draw_db.wall(room.code)[1].tally.sent == 1  # sent once
+
+
 def test_a_drawing_made_for_an_earlier_prompt_waits_for_a_second_press(draw_db):
     room, key = draw_db.open_room(7)
     at = draw_page(room.code, strokes())  # drawn while the room asks for a 7
@@ -275,7 +292,7 @@ def test_the_wall_gets_a_reading_never_the_visitors_own_label(draw_db):
     room, _ = draw_db.open_room(3)
     at = draw_page(room.code, strokes(7))
     assert prediction(at) == ["7"]
-    at.button(key="fix-3").click().run()  # "Not a 7? It's a 3": the page now reads it as tapped
+    fix(at, 3).click().run()  # "Not a 7? It's a 3": the page now reads it as tapped
     assert prediction(at) == ["3"]
     at.button(key="send").click().run()
     assert not at.exception and at.toast[0].value.endswith("read as 7, as it was read before your correction.")

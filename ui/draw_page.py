@@ -10,6 +10,7 @@ depends on what is compared is asked of the comparison space
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 
 import numpy as np
@@ -26,6 +27,7 @@ from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
 from ui import resources, rooms, session
+from ui.resume import action_button, canvas_generation
 from ui.rooms import LINK
 from ui.widgets import LAYOUT, PICTURES, a_digit, draw_canvas, gallery, strip
 
@@ -151,7 +153,7 @@ def shared_link() -> None:
         return
     st.session_state["shared"] = sketch
     st.session_state["input"] = "Number" if tuple(sketch.size) == NUMBER_CANVAS else "Draw"
-    st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+    st.session_state["canvas_gen"] = canvas_generation() + 1
 
 
 def canvas(stroke: int, size: tuple, room=None):
@@ -159,7 +161,7 @@ def canvas(stroke: int, size: tuple, room=None):
     In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
     once the drawing is answered (:func:`send_button`); likewise the line under a share link
     (THIS_RUN["link_note"], :func:`note_link`)."""
-    gen = st.session_state.setdefault("canvas_gen", 0)
+    gen = canvas_generation()
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
     wide = size[0] > CANVAS  # Number mode's: zoomed out where the page is narrower (NUMBER_FITS)
@@ -167,7 +169,7 @@ def canvas(stroke: int, size: tuple, room=None):
             st.container(key="wide-canvas" if wide else "canvas-box"):
         sketch = draw_canvas(stroke, size, initial, key=f"canvas-{size[0]}-{gen}")
     row = st.container(horizontal=True, gap="small")
-    row.button("Clear", icon=":material/ink_eraser:", key="clear", on_click=_clear)
+    action_button(row, "Clear", icon=":material/ink_eraser:", key="clear", action=_clear)
     share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
                        help="A link that opens this drawing and its answer")
     if room is not None:
@@ -216,20 +218,30 @@ THIS_RUN = {}  # what one run of this page leaves for later in the same run (emp
 def send_button(room, sketch, ans=None, picture=None, level=None, unlabelled=None) -> None:
     """Send to the wall, in the place the canvas left for it: a press sends the drawing and its answer
     (:func:`ui.rooms.send`; ``unlabelled`` reads it without the visitor's own copy of it) in the run it
-    starts, and the button then says Sent; a refusal is said under the canvas, and the drawing stays."""
+    starts, and the button then says Sent; a refusal is said under the canvas, and the drawing stays. A press
+    made on the page of a session the server lost (:mod:`ui.resume`) is seen only once the button is drawn:
+    it is sent then, and the page runs again to say so."""
     if sketch is not None:
         rooms.note_drawing(room, sketch)
-    if st.session_state.get("send") and sketch is not None and ans is not None and not room.closed:
-        ok, message = rooms.send(room, sketch, picture, ans, level, unlabelled)
+    can_send = sketch is not None and ans is not None and not room.closed
+    pressed = bool(st.session_state.get("send"))  # known before the button is drawn, but in a session's first run
+    told = st.session_state.pop("send_told", None)  # the outcome of a press a lost session's page made
+    if pressed and can_send:
+        told = rooms.send(room, sketch, picture, ans, level, unlabelled)
+    if told:
+        ok, message = told
         if ok:
             st.toast(message, icon=":material/cast:")  # a toast: on a phone the answer stays where it was
         else:
             THIS_RUN["send_note"] = message
     sent = sketch is not None and rooms.already_sent(sketch)
-    THIS_RUN["send"].button("Sent" if sent else "Send to the wall", icon=":material/cast:", key="send",
-                            type="primary", disabled=sketch is None or sent or room.closed,
-                            help=f"Put this drawing and its answer on the wall of room {room.code}: nothing "
-                                 "leaves this page before you press it")
+    clicked = THIS_RUN["send"].button("Sent" if sent else "Send to the wall", icon=":material/cast:", key="send",
+                                      type="primary", disabled=sketch is None or sent or room.closed,
+                                      help=f"Put this drawing and its answer on the wall of room {room.code}: "
+                                           "nothing leaves this page before you press it")
+    if clicked and not pressed and can_send:  # pressed on the page of a session the server lost (ui.resume)
+        st.session_state["send_told"] = rooms.send(room, sketch, picture, ans, level, unlabelled)
+        st.rerun()
 
 
 def _clear() -> None:
@@ -238,7 +250,7 @@ def _clear() -> None:
     kept = session.keep_pending()
     if kept:
         st.session_state["kept_message"] = kept
-    st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+    st.session_state["canvas_gen"] = canvas_generation() + 1
     st.session_state.pop("shared", None)
     if LINK in st.query_params:
         del st.query_params[LINK]
@@ -407,7 +419,8 @@ def difference(ans):
 
 def correct_it(ans):
     """One tap corrects a misread drawing: "Not a 5? It's a ..." and the ten digits. A tap teaches the drawing
-    with that digit (its on_click runs before the rerun, so the rerun reads the drawing again with it)."""
+    with that digit before the page runs again, which then reads the drawing with it. Each button's key names
+    the drawing it corrects, so a press made on a page that showed another drawing teaches nothing."""
     def taught(label):
         ok, message = session.teach(ans.space, ans.query, label, ans.image)
         st.session_state["taught_message"] = (st.success if ok else st.warning, message)
@@ -415,10 +428,11 @@ def correct_it(ans):
     said = "this" if ans.certainty.not_a_digit else a_digit(ans.prediction)
     st.markdown(f"**Not {said}? It's a …**")
     row = st.container(horizontal=True, gap="small", key="correct")
+    drawing = hashlib.blake2b(ans.query.tobytes(), digest_size=6).hexdigest()  # each button names what it corrects
     for d in range(10):
-        row.button(str(d), key=f"fix-{d}", on_click=taught, args=(d,),
-                   disabled=d == ans.prediction and not ans.certainty.not_a_digit,
-                   help=f"Teach it: this drawing is {a_digit(d)}")
+        action_button(row, str(d), key=f"fix-{d}-{drawing}", action=taught, args=(d,),
+                      disabled=d == ans.prediction and not ans.certainty.not_a_digit,
+                      help=f"Teach it: this drawing is {a_digit(d)}")
     message = st.session_state.pop("taught_message", None)
     if message:
         show, text = message
