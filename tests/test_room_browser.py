@@ -8,7 +8,9 @@ the index does not hold with a finger, and send it. Every drawing must be on
 the wall within 3 s of its send with the reading its phone showed, the
 tally must match, a hidden drawing must leave the wall, and a phone that
 opens the moderator's page with a guessed key, or none, can change nothing.
-Screenshots go to artifacts/.
+Last, the replica that holds a phone's session stops after it has drawn: its
+first press on Send must still put the drawing on the wall. Screenshots go
+to artifacts/.
 """
 
 import os
@@ -219,5 +221,23 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         tablet.get_by_text("k (neighbours that vote)").wait_for(timeout=10_000)
         assert settled_boxes(tablet, "[data-testid=stSidebar]")[0]["x"] == 0  # open, once it has slid in
         tablet.context.close()
+
+        pg, d = pages[0], fours[2]  # a phone draws again, and the replica that holds its session stops
+        pg.get_by_role("button", name="Clear").tap()
+        pg.get_by_role("button", name="Send to the wall").wait_for(timeout=30_000)
+        touch_draw(pg, phones[0].new_cdp_session(pg), [[tuple(q) for q in line]
+                                                       for line in to_canvas(d.strokes, 0.7, (140, 140))])
+        read = settled_prediction(pg, quiet=1.0)
+        mine = next(c["value"] for c in phones[0].cookies() if c["name"] == "knn_replica")
+        stopped = replicas.procs[replicas.ports.index(int(mine.split(":")[1]))]
+        stopped.terminate()
+        stopped.wait(20)
+        pg.get_by_role("button", name="Send to the wall").tap()  # the first press, on the page the lost session drew
+        pg.get_by_text("Sent to the wall").wait_for(timeout=60_000)
+        _, rnd, shown = store.wall(code)
+        assert len(shown) == 2 and shown[0].strokes != shown[1].strokes, shown  # the new drawing, sent once
+        assert settled_prediction(pg) == read and pg.get_by_role("button", name="Sent").count() == 1
+        assert next(c["value"] for c in phones[0].cookies() if c["name"] == "knn_replica") != mine
+        pg.screenshot(path=str(art / "room-phone-failover.png"))
         store.dispose()
         browser.close()
