@@ -2,14 +2,14 @@
 
 import json
 
-from helpers import run
+from helpers import in_process
 
 
-def test_bench_json_small():
+def test_bench_json_small(capsys):
     """One run of every peer: its JSON, and the same results as the table the command prints without --json."""
     from knn.__main__ import bench_table
 
-    r = run("bench", "--queries", "60", "--single", "8", "--budget", "3", "--k", "5", "--json")
+    r = in_process(capsys, "bench", "--queries", "60", "--single", "8", "--budget", "3", "--k", "5", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     names = [x["name"] for x in out["results"]]

@@ -9,8 +9,8 @@ from PIL import Image
 from helpers import assert_one_line_error, in_process, mnist_dir, run
 
 
-def test_tutorial_setting_json():
-    r = run("evaluate", "--train", "5000", "--test", "200", "--k", "1", "--space", "none", "--seed", "0", "--json")
+def test_tutorial_setting_json(capsys):
+    r = in_process(capsys, "evaluate", "--train", "5000", "--test", "200", "--k", "1", "--space", "none", "--seed", "0", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"accuracy", "errors", "n_train", "index_size", "n_test", "k", "metric", "space", "voting",
@@ -48,11 +48,11 @@ def drawn_files(tmp_path_factory, mnist):
     return files, labels
 
 
-def test_predict_reads_large_drawings(drawn_files, tmp_path):
+def test_predict_reads_large_drawings(drawn_files, tmp_path, capsys):
     files, labels = drawn_files
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    r = run("predict", "--k", "3", "--json", *files, str(bad))
+    r = in_process(capsys, "predict", "--k", "3", "--json", *files, str(bad))
     assert r.returncode == 1  # one file failed
     out = json.loads(r.stdout)
     assert len(out) == 61 and out[-1]["file"] == str(bad) and "error" in out[-1]
@@ -121,7 +121,7 @@ def test_errors_are_one_line(tmp_path, drawn_files, capsys):
 
 def test_pen_set_reports_widths_groups_and_confusions(tmp_path, capsys):
     sheet = tmp_path / "errors.png"
-    r = run("evaluate", "--set", "pen", "--n", "140", "--errors", str(sheet), "--level", "0.9")
+    r = in_process(capsys, "evaluate", "--set", "pen", "--n", "140", "--errors", str(sheet), "--level", "0.9")
     assert r.returncode == 0, r.stderr
     assert "real pen digits: accuracy" in r.stdout and "by pen width: 8 px" in r.stdout
     assert "prediction sets at 90%: coverage" in r.stdout and "'not a digit' by pen width: 8 px" in r.stdout

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import NON_DIGITS, assert_one_line_error, non_digit, run, seven
+from helpers import NON_DIGITS, assert_one_line_error, in_process, non_digit, seven
 from knn.drawn import BROWSER_DIGITS, render
 from knn.preprocess import NothingDrawn
 
@@ -46,7 +46,7 @@ def test_a_clear_digit_gets_a_set_of_one(refs):
         answer(refs, np.zeros((280, 280), np.uint8))  # blank is still "nothing drawn", not "not a digit"
 
 
-def test_predict_json_says_not_a_digit(tmp_path):
+def test_predict_json_says_not_a_digit(tmp_path, capsys):
     from PIL import Image
 
     files = []
@@ -54,18 +54,18 @@ def test_predict_json_says_not_a_digit(tmp_path):
         files.append(tmp_path / f"{name}.png")
         Image.fromarray(255 - non_digit(name)).save(files[-1])  # dark ink on light paper
     Image.fromarray(seven()).save(tmp_path / "seven.png")
-    r = run("predict", "--json", "--level", "0.99", *map(str, files), str(tmp_path / "seven.png"))
+    r = in_process(capsys, "predict", "--json", "--level", "0.99", *map(str, files), str(tmp_path / "seven.png"))
     assert r.returncode == 0, r.stderr
     star, scribble, sev = json.loads(r.stdout)
     assert star["not_a_digit"] and scribble["not_a_digit"] and not sev["not_a_digit"]
     assert sev["prediction"] == 7 and sev["prediction_set"] == [7] and sev["level"] == 0.99
     assert star["prediction"] in range(10)  # the vote's winner all the same
-    assert_one_line_error(run("predict", "--level", "1", str(tmp_path / "seven.png")),
+    assert_one_line_error(in_process(capsys, "predict", "--level", "1", str(tmp_path / "seven.png")),
                           "level must lie strictly between 0 and 1")
 
 
-def test_evaluate_omniglot_counts_non_digits_per_alphabet():
-    r = run("evaluate", "--set", "omniglot", "--json")
+def test_evaluate_omniglot_counts_non_digits_per_alphabet(capsys):
+    r = in_process(capsys, "evaluate", "--set", "omniglot", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["n"] == 2720 and set(out["by_alphabet"]) == {"Balinese", "Early_Aramaic", "Greek", "Korean", "Latin"}
