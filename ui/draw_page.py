@@ -27,7 +27,7 @@ from knn.number import TooManyDigits
 from knn.preprocess import ImageError, NothingDrawn, read_image
 from knn.sketch import LinkError, pack, unpack
 from ui import resources, rooms, session
-from ui.resume import action_button, canvas_generation
+from ui.resume import action_button, canvas_key, new_canvas
 from ui.rooms import LINK
 from ui.widgets import LAYOUT, PICTURES, a_digit, draw_canvas, gallery, strip
 
@@ -153,7 +153,7 @@ def shared_link() -> None:
         return
     st.session_state["shared"] = sketch
     st.session_state["input"] = "Number" if tuple(sketch.size) == NUMBER_CANVAS else "Draw"
-    st.session_state["canvas_gen"] = canvas_generation() + 1
+    new_canvas()
 
 
 def canvas(stroke: int, size: tuple, room=None):
@@ -161,13 +161,12 @@ def canvas(stroke: int, size: tuple, room=None):
     In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
     once the drawing is answered (:func:`send_button`); likewise the line under a share link
     (THIS_RUN["link_note"], :func:`note_link`)."""
-    gen = canvas_generation()
     shared = st.session_state.get("shared")
     initial = shared if shared is not None and tuple(shared.size) == tuple(size) else None
     wide = size[0] > CANVAS  # Number mode's: zoomed out where the page is narrower (NUMBER_FITS)
     with st.container(key="wide-box") if wide else contextlib.nullcontext(), \
             st.container(key="wide-canvas" if wide else "canvas-box"):
-        sketch = draw_canvas(stroke, size, initial, key=f"canvas-{size[0]}-{gen}")
+        sketch = draw_canvas(stroke, size, initial, key=canvas_key(size[0]))
     row = st.container(horizontal=True, gap="small")
     action_button(row, "Clear", icon=":material/ink_eraser:", key="clear", action=_clear)
     share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
@@ -250,7 +249,7 @@ def _clear() -> None:
     kept = session.keep_pending()
     if kept:
         st.session_state["kept_message"] = kept
-    st.session_state["canvas_gen"] = canvas_generation() + 1
+    new_canvas()
     st.session_state.pop("shared", None)
     if LINK in st.query_params:
         del st.query_params[LINK]

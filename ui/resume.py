@@ -10,10 +10,10 @@ canvas, the settings, the button just pressed.
 
 Two things would go wrong there, and this module is what prevents them:
 
-- The canvas sits under a key that changes with each Clear
-  (``canvas-280-3``); a new session counts from 0, would draw an empty canvas
-  under another key and so lose the visitor's drawing. :func:`canvas_generation`
-  finds the key the browser's canvas has.
+- The canvas sits under a key (:func:`canvas_key`, ``canvas-280-3``) that
+  :func:`new_canvas` changes with each Clear. A new session counting from 0
+  would draw an empty canvas under another key and so lose the visitor's
+  drawing; :func:`canvas_generation` starts from the key the browser's canvas has.
 - Streamlit runs a button's ``on_click`` only in the session that drew the
   button, so the first tap would do nothing but start the new session.
   :func:`action_button` runs the action then too (the button's own value
@@ -31,7 +31,7 @@ import re
 
 import streamlit as st
 
-CANVAS_KEY = re.compile(r"canvas-\d+-(\d+)")  # the Draw page's canvas: canvas-<width>-<generation>
+CANVAS_KEY = re.compile(r"canvas-\d+-(\d+)")  # the keys canvas_key() gives: canvas-<width>-<generation>
 
 
 def browser_keys() -> set:
@@ -53,6 +53,16 @@ def canvas_generation() -> int:
         found = [int(m.group(1)) for m in map(CANVAS_KEY.fullmatch, browser_keys()) if m]
         st.session_state["canvas_gen"] = max(found, default=0)
     return st.session_state["canvas_gen"]
+
+
+def canvas_key(width: int) -> str:
+    """The key the canvas ``width`` pixels wide is drawn under now: a new one after each :func:`new_canvas`."""
+    return f"canvas-{width}-{canvas_generation()}"
+
+
+def new_canvas() -> None:
+    """From the next run on, the canvas is drawn under a new key: a new canvas, empty or with what it is given."""
+    st.session_state["canvas_gen"] = canvas_generation() + 1
 
 
 def action_button(where, label: str, *, key: str, action, args: tuple = (), **kwargs) -> bool:
