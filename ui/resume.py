@@ -69,14 +69,14 @@ def action_button(where, label: str, *, key: str, action, args: tuple = (), **kw
     """``where.button`` whose ``action(*args)`` runs before the page runs again, as ``on_click`` does, and
     also when the press comes from a page a lost session drew: then it runs here, and the page runs again
     at once with it. Returns whether the button was pressed."""
-    done = f"_pressed-{key}"
-
     def pressed():
-        st.session_state[done] = True
+        st.session_state["_pressed"] = key  # one press a run: the key of the button whose on_click ran
         action(*args)
 
-    clicked = where.button(label, key=key, on_click=pressed, **kwargs)
-    if st.session_state.pop(done, False) or not clicked:
-        return clicked
+    if not where.button(label, key=key, on_click=pressed, **kwargs):
+        return False
+    if st.session_state.get("_pressed") == key:
+        del st.session_state["_pressed"]
+        return True
     action(*args)  # the press reached a session that had not drawn this button: no on_click ran
     st.rerun()
