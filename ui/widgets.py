@@ -65,37 +65,42 @@ def gallery(images, labels, captions, prediction=None, size: int = 84, row: bool
                      [f"{y}{m} · {c}" for y, m, c in zip(labels, marks, captions)], size, row))
 
 
+# Where a page is laid out for a phone: held upright (narrow), or held sideways (little height to spare).
+SIDEWAYS = "(orientation: landscape) and (max-height: 500px)"
+PHONE = f"(max-width: 640px), {SIDEWAYS}"
+
 # How the strips look: crisp enlarged pixels with a thin frame, captions small and centred.
-PICTURES = """<style>
-.knn-strip { display: flex; flex-wrap: wrap; gap: 10px 8px; }
-.knn-pic { margin: 0; text-align: center; flex: 0 1 auto; min-width: 0; }
-.knn-pic img { image-rendering: pixelated; outline: 1px solid #5a6270; height: auto; max-width: 100%; }
-.knn-pic figcaption { font-size: 0.8em; opacity: 0.75; line-height: 1.3; margin-top: 3px; }
-[data-testid="stImage"] img { image-rendering: pixelated; }
-.knn-row { flex-wrap: nowrap; }
-@media (max-width: 640px) { .knn-row { gap: 6px 4px; } .knn-row figcaption { font-size: 0.62em; } }
+PICTURES = f"""<style>
+.knn-strip {{ display: flex; flex-wrap: wrap; gap: 10px 8px; }}
+.knn-pic {{ margin: 0; text-align: center; flex: 0 1 auto; min-width: 0; }}
+.knn-pic img {{ image-rendering: pixelated; outline: 1px solid #5a6270; height: auto; max-width: 100%; }}
+.knn-pic figcaption {{ font-size: 0.8em; opacity: 0.75; line-height: 1.3; margin-top: 3px; }}
+[data-testid="stImage"] img {{ image-rendering: pixelated; }}
+.knn-row {{ flex-wrap: nowrap; }}
+@media {PHONE} {{ .knn-row {{ gap: 6px 4px; }} .knn-row figcaption {{ font-size: 0.62em; }} }}
 </style>"""
 
 # The pages' layout: the canvas, the answer and the first neighbours on one screen of a phone (390x844)
 # or a projector (1280x720): less padding than Streamlit's, a smaller title on a phone.
-LAYOUT = """<style>
-[data-testid="stMainBlockContainer"] { padding: 3.6rem 2rem 3rem; }
-h1 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
+LAYOUT = f"""<style>
+[data-testid="stMainBlockContainer"] {{ padding: 3.6rem 2rem 3rem; }}
+h1 {{ font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }}
 /* room above the canvas for its own toolbar (upload, undo, redo, edit, bin), which it draws just above itself */
-.st-key-canvas-box, .st-key-wide-canvas { padding-top: 1.3rem; }
+.st-key-canvas-box, .st-key-wide-canvas {{ padding-top: 1.3rem; }}
 /* one tap corrects: ten digit buttons, large enough for a finger, in one row on a phone */
-.st-key-correct { gap: 0.35rem !important; }
-.st-key-correct button { min-width: 2.5rem; min-height: 2.6rem; padding: 0.25rem 0.5rem; }
-.knn-room-banner { font-size: 1.15rem; font-weight: 600; padding: 0.3rem 0.8rem; border-radius: 0.5rem;
-  background: #1c3a63; color: #fff; display: inline-block; }
-@media (max-width: 640px) {
-  [data-testid="stMainBlockContainer"] { padding: 3.4rem 0.9rem 2rem; }
-  h1 { font-size: 1.35rem !important; padding: 0 0 0.1rem !important; }
-  .knn-tagline { display: none; }
-  [data-testid="stMetricValue"] { font-size: 1.9rem; }
-  .st-key-correct { gap: 0.25rem !important; flex-wrap: nowrap !important; }
-  .st-key-correct button { min-width: 0; width: 2rem; min-height: 2.75rem; padding: 0; }
-}
+.st-key-correct {{ gap: 0.35rem !important; }}
+.st-key-correct button {{ min-width: 2.5rem; min-height: 2.6rem; padding: 0.25rem 0.5rem; }}
+.knn-room-banner {{ font-size: 1.15rem; font-weight: 600; padding: 0.3rem 0.8rem; border-radius: 0.5rem;
+  background: #1c3a63; color: #fff; display: inline-block; }}
+@media {PHONE} {{
+  [data-testid="stMainBlockContainer"] {{ padding: 3.4rem 0.9rem 2rem; }}
+  h1 {{ font-size: 1.35rem !important; padding: 0 0 0.1rem !important; }}
+  .knn-tagline {{ display: none; }}
+  [data-testid="stMetricValue"] {{ font-size: 1.9rem; }}
+  .st-key-correct {{ gap: 0.25rem !important; flex-wrap: nowrap !important; }}
+  .st-key-correct button {{ min-width: 0; width: 2rem; min-height: 2.75rem; padding: 0; }}
+}}
+@media {SIDEWAYS} {{ .st-key-correct {{ flex-wrap: wrap !important; }} }}  /* its column may be narrower */
 </style>"""
 
 
