@@ -240,6 +240,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
+PHONE_SIDEWAYS = {"width": 844, "height": 390}
 PROJECTOR = {"width": 1280, "height": 720}
 TABLET = {"width": 820, "height": 1180}  # a tablet upright: wide enough for Streamlit to show the sidebar open
 

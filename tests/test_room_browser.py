@@ -20,11 +20,12 @@ import time
 import pytest
 
 from deploy.replicas import Replicas
-from helpers import (ARGS, CHROMIUM, HOLD_OUT, PHONE, PROJECTOR, ROOT, TABLET, in_view, mnist_dir, ready,
-                     settled_prediction, touch_draw)
+from helpers import (ARGS, CHROMIUM, HOLD_OUT, PHONE, PHONE_SIDEWAYS, PROJECTOR, ROOT, TABLET, in_view, mnist_dir,
+                     ready, settled_prediction, touch_draw)
 
 pytestmark = pytest.mark.browser
 PHONES = 6
+SIDEWAYS_PHONE = 3  # the one phone of the hall held sideways
 HELD_OUT = range(21, 31)  # the pen writers the phones draw; the replicas' references hold the other twenty
 WITHIN = 3.0  # s from a phone's send to its drawing on the wall
 
@@ -104,8 +105,9 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
         wall.get_by_text("No drawings yet").wait_for(timeout=30_000)
 
         phones, pages = [], []
-        for _ in fours:  # the phones open the join link together, as a hall does when the code goes up
-            ctx = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+        for j, _ in enumerate(fours):  # the phones open the join link together, as a hall does when the code goes up
+            held = PHONE_SIDEWAYS if j == SIDEWAYS_PHONE else PHONE
+            ctx = browser.new_context(viewport=held, has_touch=True, is_mobile=True, device_scale_factor=2)
             pages.append(ctx.new_page())
             pages[-1].goto(f"{url}/?room={code}", wait_until="commit")
             phones.append(ctx)
@@ -115,10 +117,16 @@ def test_a_hall_of_phones_fills_one_wall(hall, fours):
             pg.get_by_text(f"Room {code} · draw a 4").wait_for(timeout=30_000)
             replicas_used.add(next(c["value"] for c in ctx.cookies() if c["name"] == "knn_replica"))
             cdp = ctx.new_cdp_session(pg)
+            pg.locator("canvas.upper-canvas").scroll_into_view_if_needed()  # held sideways, it is below the fold
             touch_draw(pg, cdp, [[tuple(q) for q in line] for line in to_canvas(d.strokes, 0.7, (140, 140))])
             read = settled_prediction(pg, quiet=1.0)
             if j == 2:
                 pg.screenshot(path=str(art / "room-phone.png"))  # in the room, about to send
+            if j == SIDEWAYS_PHONE:  # scrolled to the canvas, Send and the answer are on screen beside it
+                for there in (pg.locator("canvas.upper-canvas"), pg.get_by_role("button", name="Send to the wall"),
+                              pg.locator("[data-testid=stMetric]")):
+                    assert in_view(pg, there), there
+                pg.screenshot(path=str(art / "room-phone-sideways.png"))
             sent_at = time.time()
             pg.get_by_role("button", name="Send to the wall").tap()
             pg.get_by_text("Sent to the wall").wait_for(timeout=30_000)

@@ -29,7 +29,7 @@ from knn.sketch import LinkError, pack, unpack
 from ui import resources, rooms, session
 from ui.resume import action_button, canvas_key, new_canvas
 from ui.rooms import LINK
-from ui.widgets import LAYOUT, PICTURES, a_digit, draw_canvas, gallery, strip
+from ui.widgets import LAYOUT, PICTURES, SIDEWAYS, a_digit, draw_canvas, gallery, strip
 
 INPUTS = ["Draw", "Number", "Upload", "MNIST"]  # MNIST: one of its test digits
 NUMBER_CANVAS = (720, 240)  # Number mode's canvas: room for a few digits written left to right
@@ -157,7 +157,8 @@ def shared_link() -> None:
 
 
 def canvas(stroke: int, size: tuple, room=None):
-    """The canvas with the page's own Clear and Share buttons under it; returns the Sketch drawn, or None.
+    """The canvas with the page's own Clear and Share buttons under it (beside it on a phone held sideways,
+    COLUMNS); returns the Sketch drawn, or None.
     In a ``room`` it leaves a place after them for Send to the wall (THIS_RUN["send"]), which the page fills
     once the drawing is answered (:func:`send_button`); likewise the line under a share link
     (THIS_RUN["link_note"], :func:`note_link`)."""
@@ -167,7 +168,7 @@ def canvas(stroke: int, size: tuple, room=None):
     with st.container(key="wide-box") if wide else contextlib.nullcontext(), \
             st.container(key="wide-canvas" if wide else "canvas-box"):
         sketch = draw_canvas(stroke, size, initial, key=canvas_key(size[0]))
-    row = st.container(horizontal=True, gap="small")
+    row = st.container(horizontal=True, gap="small", key="canvas-actions")
     action_button(row, "Clear", icon=":material/ink_eraser:", key="clear", action=_clear)
     share = row.button("Share", icon=":material/link:", key="share", disabled=sketch is None,
                        help="A link that opens this drawing and its answer")
@@ -481,11 +482,26 @@ ANSWER_MIN = 300  # px: an answer's column narrower than this goes under the inp
 # The canvas's column is never narrower than the canvas (with the sidebar open, a tablet's or a small window's
 # main area is not wide enough for both at Streamlit's widths): where the two do not fit side by side at
 # their least, the answer goes under the canvas, as on a phone.
+# On a screen held sideways (SIDEWAYS) the canvas's own buttons go beside it, in a column ACTIONS px wide, not
+# under it, and the answer's column may be as narrow as SIDEWAYS_ANSWER_MIN px: scrolled to the canvas, a
+# phone in landscape shows Send and the answer too.
+ACTIONS, SIDEWAYS_ANSWER_MIN = 152, 240
+BESIDE = '[data-testid="stColumn"]:has(.st-key-canvas-box) > [data-testid="stVerticalBlock"]'  # the canvas, its buttons
 COLUMNS = f"""<style>
 [data-testid="stColumn"]:has(.st-key-canvas-box) {{ flex: {SIDE_BY_SIDE[0]} 1 0 !important;
   min-width: {CANVAS + 4}px !important; }}
 [data-testid="stColumn"]:has(.st-key-canvas-box) + [data-testid="stColumn"] {{ flex: {SIDE_BY_SIDE[1]} 1 0 !important;
   min-width: {ANSWER_MIN}px !important; }}
+@media {SIDEWAYS} {{
+  [data-testid="stColumn"]:has(.st-key-canvas-box) {{ min-width: {CANVAS + 4 + ACTIONS}px !important; }}
+  [data-testid="stColumn"]:has(.st-key-canvas-box) + [data-testid="stColumn"] {{
+    min-width: {SIDEWAYS_ANSWER_MIN}px !important; }}
+  {BESIDE} {{ flex-flow: row wrap; column-gap: 0.5rem; }}
+  {BESIDE} > * {{ flex: 1 1 100%; }}
+  {BESIDE} > :has(> .st-key-canvas-box) {{ flex: 0 0 auto !important; width: auto; }}
+  {BESIDE} > :has(> .st-key-canvas-actions) {{ flex: 1 1 0 !important; min-width: 0; }}
+  {BESIDE} .st-key-canvas-actions {{ flex-direction: column; align-items: flex-start; padding-top: 1.3rem; }}
+}}
 </style>"""
 
 
