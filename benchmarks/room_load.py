@@ -6,9 +6,12 @@ real packed drawing every ``--every`` seconds for ``--seconds`` seconds,
 through ``--replicas`` separate stores (one connection pool each, as each
 replica has), on ``--threads`` threads a store (a replica's script threads);
 ``--walls`` walls ask for the wall every second, as the Room page does. Half
-way through, the lecturer starts the next round. One phone in ten also
-sends a second drawing half a second after its first, which the store must
-refuse (once every 2 s at most).
+way through, the lecturer starts the next round. A phone sends when
+planned, but not before the store's limit (one send every 2 s) has passed
+since its last send returned, as a person draws the next digit meanwhile:
+a slow store delays a phone's sends, never brings them too close. One
+phone in ten also taps Send a second time as soon as its first send
+returns, which the store must refuse.
 
 At the end every accepted send must be on the wall of its round exactly
 once and nothing refused may be there; it reports how many sends were
@@ -80,23 +83,41 @@ def run(visitors: int = 300, every: float = 5.0, seconds: float = 120.0, db=None
     thumb = b"\x89PNG" + bytes(900)  # about a wall thumbnail's size
     rng = np.random.default_rng(seed)
     t0 = time.time() + 1.0
-    events = []  # (when, visitor, drawing): every phone on its own phase, every `every` seconds
+    planned = {}  # visitor: when each of its sends is due, every `every` seconds on its own phase
     for v in range(visitors):
-        start = float(rng.uniform(0, every))
-        rude = v % 10 == 0
-        for n, when in enumerate(np.arange(start, seconds, every)):
-            events.append((t0 + when, v, n))
-            if rude and n % 4 == 0:
-                events.append((t0 + when + 0.5, v, n))  # too soon: to be refused
+        planned[v] = [t0 + w for w in np.arange(float(rng.uniform(0, every)), seconds, every)]
+    events = [(ts[0], v, 0, False) for v, ts in planned.items() if ts]  # (when, visitor, send, a second tap)
     heapq.heapify(events)
+    phones = threading.Condition()
+    left = [len(events)]  # phones still to send
     lock = threading.Lock()
     accepted, refused, send_s, wall_s, seen_first = {}, Counter(), [], [], {}
     stop = threading.Event()
 
-    def send(when, v, n):
+    def send(when, v, n, again):
         delay = when - time.time()
         if delay > 0:
             time.sleep(delay)
+        try:
+            deliver(v, n)
+        finally:
+            if not again:
+                follow(v, n)
+
+    def follow(v, n):
+        """The phone's next send: when planned, but not before the store's limit allows it after this one
+        returned (a person draws the next digit meanwhile); and a rude phone's second tap at once."""
+        done = time.time()
+        with phones:
+            if v % 10 == 0 and n % 4 == 0:
+                heapq.heappush(events, (done, v, n, True))  # too soon: to be refused
+            if n + 1 < len(planned[v]):
+                heapq.heappush(events, (max(planned[v][n + 1], done + LIMITS.send_every_s), v, n + 1, False))
+            else:
+                left[0] -= 1
+            phones.notify()
+
+    def deliver(v, n):
         store = stores[v % replicas]
         reading = Reading((v + n) % 10 if v % 7 == 0 else 4, (4,), v % 50 == 0, 0.5)
         start = time.perf_counter()
@@ -139,12 +160,13 @@ def run(visitors: int = 300, every: float = 5.0, seconds: float = 120.0, db=None
         w.start()
     with ThreadPoolExecutor(max_workers=threads * replicas) as pool:
         futures = []
-        while events:
-            when, v, n = heapq.heappop(events)
-            lead = when - time.time() - 0.05
-            if lead > 0:
-                time.sleep(lead)  # hand each send to a thread just before its time
-            futures.append(pool.submit(send, when, v, n))
+        with phones:
+            while events or left[0]:
+                lead = events[0][0] - time.time() - 0.05 if events else None
+                if lead is None or lead > 0:
+                    phones.wait(lead)  # hand each send to a thread just before its time
+                    continue
+                futures.append(pool.submit(send, *heapq.heappop(events)))
         for f in futures:
             f.result()
     time.sleep(1.5)  # one more poll of every wall
