@@ -486,16 +486,15 @@ ANSWER_MIN = 300  # px: an answer's column narrower than this goes under the inp
 # under it, and the answer's column may be as narrow as SIDEWAYS_ANSWER_MIN px: scrolled to the canvas, a
 # phone in landscape shows Send and the answer too.
 ACTIONS, SIDEWAYS_ANSWER_MIN = 152, 240
-BESIDE = '[data-testid="stColumn"]:has(.st-key-canvas-box) > [data-testid="stVerticalBlock"]'  # the canvas, its buttons
+CANVAS_COLUMN = '[data-testid="stColumn"]:has(.st-key-canvas-box)'
+BESIDE = f'{CANVAS_COLUMN} > [data-testid="stVerticalBlock"]'  # the canvas, its buttons and what follows them
 COLUMNS = f"""<style>
-[data-testid="stColumn"]:has(.st-key-canvas-box) {{ flex: {SIDE_BY_SIDE[0]} 1 0 !important;
-  min-width: {CANVAS + 4}px !important; }}
-[data-testid="stColumn"]:has(.st-key-canvas-box) + [data-testid="stColumn"] {{ flex: {SIDE_BY_SIDE[1]} 1 0 !important;
+{CANVAS_COLUMN} {{ flex: {SIDE_BY_SIDE[0]} 1 0 !important; min-width: {CANVAS + 4}px !important; }}
+{CANVAS_COLUMN} + [data-testid="stColumn"] {{ flex: {SIDE_BY_SIDE[1]} 1 0 !important;
   min-width: {ANSWER_MIN}px !important; }}
 @media {SIDEWAYS} {{
-  [data-testid="stColumn"]:has(.st-key-canvas-box) {{ min-width: {CANVAS + 4 + ACTIONS}px !important; }}
-  [data-testid="stColumn"]:has(.st-key-canvas-box) + [data-testid="stColumn"] {{
-    min-width: {SIDEWAYS_ANSWER_MIN}px !important; }}
+  {CANVAS_COLUMN} {{ min-width: {CANVAS + 4 + ACTIONS}px !important; }}
+  {CANVAS_COLUMN} + [data-testid="stColumn"] {{ min-width: {SIDEWAYS_ANSWER_MIN}px !important; }}
   {BESIDE} {{ flex-flow: row wrap; column-gap: 0.5rem; }}
   {BESIDE} > * {{ flex: 1 1 100%; }}
   {BESIDE} > :has(> .st-key-canvas-box) {{ flex: 0 0 auto !important; width: auto; }}
