@@ -24,9 +24,10 @@ def reference(x, q, k, metric="l1"):
     return (dist if metric == "l1" else np.sqrt(dist)), order
 
 
-def assert_same(index, x, q, k, metric):
+def assert_same(index, x, q, k, metric, ref=None):
+    """The index's k nearest of q are the brute-force ones: ``reference(x, q, k, metric)``, or ``ref`` if given."""
     d, i = index.search(q, k)
-    rd, ri = reference(x, q, k, metric)
+    rd, ri = reference(x, q, k, metric) if ref is None else ref
     np.testing.assert_array_equal(i, ri)
     np.testing.assert_array_equal(d, rd)
 
@@ -79,18 +80,13 @@ def test_every_tier_on_smooth_images(mnist, smooth, metric, monkeypatch):
 
     monkeypatch.setattr(index, "_cascade", spy)
     rd, ri = reference(x, q, 10, metric)  # one order of all 40,000 (ties by lower index): its first k are the top k
-
-    def same(d, i, rows, k):
-        np.testing.assert_array_equal(i, ri[rows, :k])
-        np.testing.assert_array_equal(d, rd[rows, :k])
-
-    same(*index.search(q, 10), slice(None), 10)
+    assert_same(index, x, q, 10, metric, (rd, ri))
     if metric == "l1":  # for L2 the matrix product is (nearly) the distance itself: no failures
         assert len(passes) >= 2 and passes[0][1] > 0  # the re-ranked tiers did real work
     passes.clear()
-    same(*index.search(q[:12], 1), slice(0, 12), 1)  # single queries: each on its own path
+    assert_same(index, x, q[:12], 1, metric, (rd[:12, :1], ri[:12, :1]))  # single queries: each on its own path
     for j in range(12):
-        same(*index.search(q[j], 3), slice(j, j + 1), 3)
+        assert_same(index, x, q[j], 3, metric, (rd[j:j + 1, :3], ri[j:j + 1, :3]))
 
 
 def test_cascade_with_crafted_ties(mnist):
