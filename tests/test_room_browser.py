@@ -2,8 +2,9 @@
 share one rooms' database: SQLite, the default, one file that two server processes write to. The pages reach
 PostgreSQL through the same store, which test_room_store, test_room_page and test_room_load check on both databases.
 
-The lecturer opens a room asking for a 4; six phones (390x844, touch) join
-by its link, each on the replica nginx gives it, draw a 4 of a pen writer
+The lecturer opens a room asking for a 4; six phones (390x844, touch; one
+held sideways, 844x390, whose canvas, Send and answer must share the
+screen) join by its link, each on the replica nginx gives it, draw a 4 of a pen writer
 the index does not hold with a finger, and send it. Every drawing must be on
 the wall within 3 s of its send with the reading its phone showed, the
 tally must match, a hidden drawing must leave the wall, and a phone that
