@@ -13,7 +13,7 @@ from ui import warmup
 st.set_page_config(page_title="k-NN digits", page_icon="✍️", layout="wide")
 warmup.wait_imports(st.empty())  # made on every run: the page's elements keep their places
 
-from ui import resources  # noqa: E402  (imports TensorFlow: only once the builder has)
+from ui import resources  # noqa: E402  (the builder has imported TensorFlow)
 
 resources.setup()
 st.navigation([

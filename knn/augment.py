@@ -22,6 +22,7 @@ the engine.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -175,12 +176,15 @@ def augmented(images: np.ndarray, seed: int = 0, batch: int = 2000) -> np.ndarra
     out = [np.zeros((0, SIDE, SIDE), np.uint8)]
     for s in range(0, len(x), batch):
         xb = tf.constant(x[s:s + batch, ..., None].astype(np.float32) / 255.0)
-        y = _augment_fn(xb, tf.constant([seed, s], tf.int64)).numpy()[..., 0]
+        y = _augment_fn()(xb, tf.constant([seed, s], tf.int64)).numpy()[..., 0]
         out.append(np.rint(np.clip(y, 0, 1) * 255).astype(np.uint8))
     return np.concatenate(out)
 
 
-_augment_fn = tf.function(augment, reduce_retracing=True)
+@functools.cache
+def _augment_fn():
+    """:func:`augment` as one TensorFlow graph, traced when first needed."""
+    return tf.function(augment, reduce_retracing=True)
 
 # Which styled copies join the index, as measured over the full MNIST test set and all 7,494 pen digits
 # (docs/results.md, "Styled copies"): flagged 1s only after augmentation, because plain flagged 1s are

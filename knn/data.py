@@ -164,7 +164,9 @@ def load_npz(path: Path) -> Mnist:
 
 def _download() -> Mnist:
     """Fetch MNIST through Keras (online machines only) into its cache."""
-    from tensorflow import keras  # heavy import, only on this path
+    from knn.tf import tf  # imported (quietly) on this path only
+
+    keras = tf.keras
 
     try:
         keras.datasets.mnist.load_data()

@@ -1,12 +1,14 @@
 """The command line as a user runs it: real MNIST, real files, one-line errors."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import assert_one_line_error, in_process, mnist_dir, run
+from helpers import ROOT, assert_one_line_error, in_process, mnist_dir, run
 
 
 def test_tutorial_setting_json(capsys):
@@ -243,8 +245,14 @@ def test_predict_with_a_missing_taught_folder_says_so(capsys, tmp_path):
                           "--taught must be a folder with a folder per digit (0 to 9)")
 
 
-def test_help_is_quiet_and_verbose_lets_tensorflow_speak():
+@pytest.mark.unit
+def test_help_and_refusals_are_quiet_and_import_no_tensorflow():
+    """Help and a command line refused before any work answer at once: TensorFlow is imported when first used
+    (knn/tf.py), and they use it nowhere."""
     r = run("--help")
     assert r.returncode == 0 and r.stderr == "" and "--verbose" in r.stdout
-    r = run("evaluate", "--verbose", "--help")  # TensorFlow's own lines, where it writes any, go through
-    assert r.returncode == 0 and "--verbose" in r.stdout
+    for args in (["--help"], ["evaluate", "--verbose", "--help"], ["evaluate", "--k", "0"]):
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "knn", *args], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+        assert {"knn.engine", "knn.learned"} <= imported and not {"tensorflow", "keras"} & imported, args

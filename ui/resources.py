@@ -19,6 +19,7 @@ import streamlit as st
 
 from knn import answer as answers
 from knn import spaces
+from knn import tf as knn_tf
 from knn.cache import checksum
 from knn.conformal import calibrate
 from knn.data import DataError, load_mnist
@@ -31,15 +32,17 @@ TRAIN_SIZES = (5000, 10000, 20000, 30000, 45000, 60000)  # the training subsets 
 
 
 def setup() -> None:
-    """Stop Streamlit from resetting Keras after every script run.
+    """Import TensorFlow (quietly: :func:`knn.tf.load`) and stop Streamlit from resetting Keras after every
+    script run.
 
     Streamlit calls ``keras.backend.clear_session()`` at the end of each run
     whenever ``keras`` is imported, and TensorFlow imports it. That reset was
     a third of the server's CPU with ten visitors drawing (py-spy), and this
     app holds no Keras state to reset, so the call becomes a no-op. Keras is
-    imported here so that the patch is in place before the learned features
-    load it.
+    imported here, after TensorFlow, so that the patch is in place before the
+    learned features load it.
     """
+    knn_tf.load()
     try:
         import keras
     except ImportError:

@@ -184,7 +184,7 @@ def building(w: Warmup) -> None:
 
 
 def _imports() -> None:
-    from ui import resources  # imports knn, and with it TensorFlow
+    from ui import resources
 
     resources.setup()
 
