@@ -186,7 +186,7 @@ def building(w: Warmup) -> None:
 def _imports() -> None:
     from ui import resources
 
-    resources.setup()
+    resources.setup()  # TensorFlow's import, quietly, and Keras's patch
 
 
 def _data():
