@@ -72,7 +72,7 @@ class _TensorFlow:
     """Stands in for the tensorflow module: the first name asked of it imports TensorFlow (:func:`load`)."""
 
     def __getattr__(self, name: str):
-        return getattr(_module if _module is not None else load(), name)
+        return getattr(load(), name)
 
     def __dir__(self):
         return dir(load())

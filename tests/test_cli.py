@@ -251,8 +251,9 @@ def test_help_and_refusals_are_quiet_and_import_no_tensorflow():
     (knn/tf.py), and they use it nowhere."""
     r = run("--help")
     assert r.returncode == 0 and r.stderr == "" and "--verbose" in r.stdout
-    for args in (["--help"], ["evaluate", "--verbose", "--help"], ["evaluate", "--k", "0"]):
+    for args, code in ((["--help"], 0), (["evaluate", "--verbose", "--help"], 0), (["evaluate", "--k", "0"], 1)):
         r = subprocess.run([sys.executable, "-X", "importtime", "-m", "knn", *args], cwd=ROOT, capture_output=True,
                            text=True, timeout=120)
+        assert r.returncode == code and ("--verbose" in r.stdout or code), (args, r.stderr[-500:])
         imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
         assert {"knn.engine", "knn.learned"} <= imported and not {"tensorflow", "keras"} & imported, args
