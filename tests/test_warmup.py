@@ -119,3 +119,28 @@ def test_the_builder_starts_once():
     assert w.start() is w and w.thread is thread
     release.set()
     assert w.wait_full() == "full"
+
+
+@pytest.mark.unit
+def test_the_room_page_opens_while_tensorflow_is_imported(monkeypatch, tmp_path):
+    """A lecturer's first visit to /Room shows the page at once and starts the builder for the phones to come:
+    the Room page reads no digit, so it does not wait for TensorFlow's import as Draw and Evaluate do."""
+    from knn.data import DataError
+
+    def missing():
+        raise DataError("MNIST not found in nowhere")
+
+    monkeypatch.setenv("KNN_ROOM_DB", f"sqlite:///{tmp_path / 'rooms.sqlite'}")
+    monkeypatch.setattr(warmup, "_one", lambda: warmup.Warmup(lambda: None, missing, missing))
+    at = AppTest.from_file(APP, default_timeout=60).run()  # the Draw page first: AppTest knows the pages after a run
+    assert not at.exception
+    importing = threading.Event()
+    w = warmup.Warmup(importing.wait, missing, missing)  # a builder whose TensorFlow import does not end
+    monkeypatch.setattr(warmup, "_one", lambda: w)
+    at.switch_page("ui/room_page.py").run(timeout=30)
+    try:
+        assert not at.exception
+        assert [t.value for t in at.title] == ["Room"] and "Open a room" in [b.label for b in at.button]
+        assert w.thread is not None and not w.imported.is_set()  # started, and still importing
+    finally:
+        importing.set()
