@@ -217,5 +217,5 @@ def _one() -> Warmup:
 
 
 def get() -> Warmup:
-    """The server's one builder, started (by the first visit: :func:`wait_imports`)."""
+    """The server's one builder, started here if no visit has started it yet (:func:`wait_imports`)."""
     return _one().start()
