@@ -306,9 +306,39 @@ def in_view(pg, locator) -> bool:
         and box["x"] + box["width"] <= view["width"]
 
 
+# The canvas's box once one drawing canvas alone has been on the page, the same element, for ``quiet`` ms (checked
+# every 25 ms: a canvas seen taken out and put back counts as new). Canvases inside components' shadow roots count.
+_SETTLED_CANVAS = """([token, quiet]) => {
+  const found = [], visit = (root) => {
+    for (const c of root.querySelectorAll('canvas.upper-canvas')) if (c.getBoundingClientRect().width) found.push(c);
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) visit(el.shadowRoot);
+  };
+  visit(document);
+  const now = performance.now(), seen = window.__settledCanvas;
+  if (!seen || seen.token !== token || found.length !== 1 || found[0] !== seen.canvas) {
+    window.__settledCanvas = {token, canvas: found.length === 1 ? found[0] : null, since: now};
+    return false;
+  }
+  if (now - seen.since < quiet) return false;
+  const r = seen.canvas.getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height};
+}"""
+
+
+def settled_canvas(pg, quiet: float = 0.3, timeout: float = 30) -> dict:
+    """The drawing canvas's box once it alone has been on the page for ``quiet`` seconds, as a person sees it
+    before drawing. Clear, a change of input and a first visit put a new canvas in place of the old: for a
+    moment both may be there, or the old one is taken out and put back, and on a loaded machine strokes begun
+    in that moment may be lost, as a test drawing at once would and a person, slower to start, does not."""
+    token = time.monotonic_ns()
+    box = pg.wait_for_function(_SETTLED_CANVAS, arg=[token, quiet * 1000], polling=25, timeout=timeout * 1000)
+    return box.json_value()
+
+
 def mouse_draw(pg, strokes, steps: int = 6):
-    """Strokes in canvas px drawn with the mouse, each point reached in ``steps`` moves."""
-    box = pg.locator("canvas.upper-canvas").bounding_box()
+    """Strokes in canvas px drawn with the mouse, each point reached in ``steps`` moves, once the canvas has
+    settled (:func:`settled_canvas`)."""
+    box = settled_canvas(pg)
     for pts in strokes:
         pg.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
         pg.mouse.down()
@@ -319,8 +349,8 @@ def mouse_draw(pg, strokes, steps: int = 6):
 
 def touch_draw(pg, cdp, strokes, width=280):
     """Strokes in canvas px drawn by one finger: CDP touch events where the canvas is on the screen
-    (a canvas ``width`` px wide may be shown smaller)."""
-    box = pg.locator("canvas.upper-canvas").bounding_box()
+    (a canvas ``width`` px wide may be shown smaller), once it has settled (:func:`settled_canvas`)."""
+    box = settled_canvas(pg)
     f = box["width"] / width
     for pts in strokes:
         xy = [(box["x"] + f * x, box["y"] + f * y) for x, y in pts]
