@@ -1,5 +1,7 @@
 """The disk cache (knn.cache): results kept by settings, corrupt or missing files recomputed, nothing pickled."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,36 @@ def test_pickled_objects_are_never_loaded(tmp_path, monkeypatch, caplog):
     np.savez(path, v=np.array([object()], dtype=object))  # a file that would need pickle to read
     assert cache.cached("t", {}, lambda: {"v": np.arange(2)})["v"].tolist() == [0, 1]
     assert any("unreadable" in r.message for r in caplog.records)
+
+
+def test_processes_sharing_the_folder_compute_a_result_once(tmp_path):
+    """Two processes asking for the same result at once: one computes it, the other waits and reads it."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    calls = tmp_path / "calls"
+    script = f"""
+import time
+import os
+
+import numpy as np
+from knn import cache
+
+def compute():
+    with open({str(calls)!r}, "a") as f:
+        f.write("computed\\n")
+    time.sleep(1.0)
+    return {{"v": np.arange(4)}}
+
+print(cache.cached("t", {{"x": 1}}, compute)["v"].tolist())
+"""
+    env = dict(os.environ, KNN_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
+    jobs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outs = [j.communicate(timeout=60)[0] for j in jobs]
+    assert [j.returncode for j in jobs] == [0, 0] and outs == ["[0, 1, 2, 3]\n"] * 2
+    assert calls.read_text() == "computed\n"  # once, not once per process
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
+        f"t-{cache.key_of({'x': 1})}.lock", f"t-{cache.key_of({'x': 1})}.npz"]
