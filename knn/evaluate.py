@@ -474,25 +474,36 @@ class FoldEvaluation(Report):
     flagged: Optional[float] = None  # pen: the share answered "not a digit", all folds together
 
 
-def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
-                   what: str = "pen", n: Optional[int] = None, seed: int = 0, k: Optional[int] = None,
-                   voting: str = "uniform", level: float = LEVEL, progress: Progress = None) -> FoldEvaluation:
-    """Pen digits (``what="pen"``) or numbers written with them (``"pen numbers"``, n strings a fold)
-    measured on writer-disjoint folds (:func:`knn.pen.writer_folds`): MNIST and the other folds' pen digits
-    (:func:`knn.pen.pen_pictures`) are the references, the fold's writers are measured, read with networks
-    that never saw them (:meth:`knn.spaces.Space.trained_without`)."""
+def fold_references(mnist: Mnist, digits: list, folds: int = 3, space="default", metric: str = "l1"):
+    """For each of the pen writers' writer-disjoint folds (:func:`knn.pen.writer_folds`), in turn:
+    ``(its writers, the references to measure it with)``. The references are MNIST and the other folds'
+    pen digits (:func:`knn.pen.pen_pictures`), read with networks that never saw the fold's writers
+    (:meth:`knn.spaces.Space.trained_without`): the fold's writers are nowhere in the index or the networks."""
     from knn import spaces as _spaces
     from knn.pen import pen_pictures, writer_folds
     from knn.references import build
 
-    start = time.perf_counter()
     space = _spaces.get(space)
     pen = pen_pictures(space, digits)
-    results, sizes, by_width, count, flagged = [], [], {}, 0, 0.0
-    splits = writer_folds(digits, folds)
-    for fold in splits:  # read with networks that never saw the fold's writers
+    for fold in writer_folds(digits, folds):
         refs = build(mnist, space.trained_without(fold), metric, pen=pen.without(fold))
         assert not set(refs.writers.tolist()) & fold  # the measured writers are nowhere in the index
+        yield fold, refs
+
+
+def evaluate_folds(mnist: Mnist, digits: list, folds: int = 3, space="default", metric: str = "l1",
+                   what: str = "pen", n: Optional[int] = None, seed: int = 0, k: Optional[int] = None,
+                   voting: str = "uniform", level: float = LEVEL, progress: Progress = None) -> FoldEvaluation:
+    """Pen digits (``what="pen"``) or numbers written with them (``"pen numbers"``, n strings a fold)
+    measured on writer-disjoint folds, each with the references :func:`fold_references` gives it: the
+    fold's writers are in neither the index nor the networks that read them."""
+    from knn import spaces as _spaces
+
+    start = time.perf_counter()
+    space = _spaces.get(space)
+    results, sizes, by_width, count, flagged, splits = [], [], {}, 0, 0.0, []
+    for fold, refs in fold_references(mnist, digits, folds, space, metric):
+        splits.append(fold)
         mine = [d for d in digits if d.writer in fold]
         if what == "pen":
             e = evaluate_pen(refs, mine, seed=seed, k=k, voting=voting, progress=progress, level=level)
