@@ -7,7 +7,6 @@ reads the real MNIST from $MNIST_DIR or ../shared/data/mnist.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,8 +30,8 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(f"{item.nodeid} is marked unit but uses "
                                     f"{sorted(DATA_FIXTURES & set(item.fixturenames))}: the fast tier reads no data set")
     waiting = {item.module.__name__ for item in items if "eval_cache" in getattr(item, "fixturenames", ())}
-    if waiting and not config.option.collectonly:
-        _start_eval_cache()  # eval_cache's work, started now beside the tests that run before it is needed
+    if waiting and not config.option.collectonly:  # eval_cache's work, started now beside the tests before it
+        _start_eval_cache(folds=any(item.get_closest_marker("folds") for item in items))
     # the modules that need it run last, each whole and in its own order: the others run meanwhile
     items[:] = [i for i in items if i.module.__name__ not in waiting] + [i for i in items if i.module.__name__ in waiting]
 
@@ -130,14 +129,19 @@ def rng():
 
 @pytest.fixture(scope="session")
 def eval_cache():
-    """A cache folder holding the Evaluate page's results and the browser tests' references, computed once
-    per test session (helpers.make_eval_cache).
+    """The cache folder, once it holds the Evaluate page's results and the browser tests' references,
+    computed once per test session (helpers.make_eval_cache).
 
     Computing them is the page's first-visit cost (a few minutes: every test
     digit under four settings); every later visit reads them from disk. The
     work starts in a process of its own as soon as the suite is collected,
     so it runs beside the tests that come before the first one needing it.
-    It is done as the browser tests' servers run, with the pen writers they
+    It writes to the suite's cache folder, where the cache computes each
+    file once however many processes ask for it (knn.cache), so nothing is
+    computed twice. When a test marked ``folds`` is collected, the process
+    first builds the references of the pen writers' writer-disjoint folds,
+    which that test, run mid-suite, then reads from disk. The page's work is
+    done as the browser tests' servers run, with the pen writers they
     draw (helpers.HOLD_OUT) held out, and from here on the tests in this
     process run that way too: the modules that need this fixture run last.
     """
@@ -152,20 +156,18 @@ def eval_cache():
     return folder
 
 
-_EVAL = {}  # the background job that fills eval_cache's folder: (folder, process, its log)
+_EVAL = {}  # the background job that fills eval_cache's folder: (the folder, the process, its log file)
 
 
-def _start_eval_cache() -> tuple:
+def _start_eval_cache(folds: bool = False) -> tuple:
     from knn import cache
 
-    folder = Path(tempfile.mkdtemp(prefix="knn-eval-cache-"))
-    for kind in ("copies", "features", "calibration", "pen-pictures"):  # the references', if made: not the page's results
-        for made in cache.folder().glob(f"{kind}-*.npz"):
-            shutil.copy(made, folder)
-    log = folder.parent / (folder.name + ".log")
-    with open(log, "w") as out:
+    folder = cache.folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    out, log = tempfile.mkstemp(prefix="knn-eval-cache-", suffix=".log")
+    with os.fdopen(out, "w") as out:
         here = Path(__file__).parent
-        job = subprocess.Popen([sys.executable, "-c", f"import helpers; helpers.make_eval_cache({str(folder)!r})"],
+        job = subprocess.Popen([sys.executable, "-c", f"import helpers; helpers.make_eval_cache({str(folder)!r}, {folds})"],
                                cwd=os.getcwd(), stdout=out, stderr=subprocess.STDOUT,  # relative paths as pytest sees them
                                env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(here.parent), str(here)])))
     _EVAL["job"] = (folder, job, log)
@@ -174,8 +176,7 @@ def _start_eval_cache() -> tuple:
 
 def pytest_sessionfinish(session):
     if "job" in _EVAL:
-        folder, job, log = _EVAL.pop("job")
+        _, job, log = _EVAL.pop("job")
         job.kill()
         job.wait()
-        shutil.rmtree(folder, ignore_errors=True)
         Path(log).unlink(missing_ok=True)

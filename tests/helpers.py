@@ -254,21 +254,38 @@ def ready(pg, timeout: float = 240) -> None:
     pg.get_by_text(MEANWHILE).wait_for(state="detached", timeout=timeout * 1000)
 
 
-def make_eval_cache(folder: str) -> None:
+def make_eval_cache(folder: str, folds: bool = False) -> None:
     """Fill ``folder`` (a KNN_CACHE holding the references' caches) with what the browser tests' servers read,
     with the pen writers they hold out (HOLD_OUT) out of the index and read by networks that never saw them:
-    the Evaluate page's tables (its first visit, through AppTest) and the Draw page's references. Run in a
-    process of its own (conftest.eval_cache)."""
+    the Draw page's references, then the Evaluate page's tables (its first visit, through AppTest). Between
+    the two, if ``folds``, the references of the pen writers' three writer-disjoint folds and their
+    certainty's calibration, which the tests marked ``folds`` measure (knn.evaluate.fold_references). In
+    that order because the tests in the other process need them in that order: the references' parts
+    (MNIST read by the networks that learned from MNIST alone) early, the folds mid-suite, the tables last.
+    Run in a process of its own (conftest.eval_cache)."""
     os.environ["KNN_CACHE"] = folder
+    before = os.environ.get("PENDIGITS_HOLD_OUT")
     os.environ["PENDIGITS_HOLD_OUT"] = HOLD_OUT
+    from ui import resources
+
+    resources.build_references(*resources.DEFAULT)
+    if folds:  # as the other process measures them: with the hold-out it was started with
+        from knn.conformal import calibrate
+        from knn.data import load_mnist
+        from knn.evaluate import fold_references
+        from knn.pen import load_pendigits
+
+        os.environ.pop("PENDIGITS_HOLD_OUT")
+        if before is not None:
+            os.environ["PENDIGITS_HOLD_OUT"] = before
+        for _, refs in fold_references(load_mnist(mnist_dir()), load_pendigits()):
+            calibrate(refs)
+        os.environ["PENDIGITS_HOLD_OUT"] = HOLD_OUT
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / EVALUATE_PAGE), default_timeout=1200).run()
     if at.exception:
         raise SystemExit(f"the Evaluate page failed: {at.exception}")
-    from ui import resources
-
-    resources.build_references(*resources.DEFAULT)
 
 
 def read_prediction(pg, previous=None, timeout=60):

@@ -101,6 +101,7 @@ def test_the_public_copy_s_hash_is_that_of_the_file_here():
 
 
 @pytest.mark.slow
+@pytest.mark.folds
 def test_pen_writers_on_writer_disjoint_folds(mnist, pen):
     """The shipped recipe on writers it has never seen: three folds, each measured with MNIST and the other
     folds' pen digits as references, read by the networks trained without the fold's writers. At least 98%
