@@ -138,9 +138,10 @@ def eval_cache():
     so it runs beside the tests that come before the first one needing it.
     It writes to the suite's cache folder, where the cache computes each
     file once however many processes ask for it (knn.cache), so nothing is
-    computed twice. When a test marked ``folds`` is collected, the process
-    first builds the references of the pen writers' writer-disjoint folds,
-    which that test, run mid-suite, then reads from disk. The page's work is
+    computed twice. It makes what the tests need in the order they need it
+    (helpers.make_eval_cache): when a test marked ``folds`` is collected, that
+    includes the references of the pen writers' writer-disjoint folds, which
+    that test, run mid-suite, then reads from disk. The page's work is
     done as the browser tests' servers run, with the pen writers they
     draw (helpers.HOLD_OUT) held out, and from here on the tests in this
     process run that way too: the modules that need this fixture run last.

@@ -32,12 +32,14 @@ HELD_OUT = range(21, 31)  # the pen writers these tests draw; the server's refer
 
 
 @pytest.fixture(scope="module")
-def server_process(eval_cache):
-    """``streamlit run app.py`` on a free localhost port; its ``url`` attribute says where."""
+def server_process(eval_cache, tmp_path_factory):
+    """``streamlit run app.py`` on a free localhost port; its ``url`` attribute says where. Its rooms'
+    database is a file of its own, not the one in the cache folder."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     port = free_port()
-    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT=HOLD_OUT)
+    env = dict(os.environ, MNIST_DIR=str(mnist_dir()), KNN_CACHE=str(eval_cache), PENDIGITS_HOLD_OUT=HOLD_OUT,
+               KNN_ROOM_DB=f"sqlite:///{tmp_path_factory.mktemp('rooms') / 'rooms.sqlite'}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
