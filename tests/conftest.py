@@ -164,7 +164,6 @@ def _start_eval_cache(folds: bool = False) -> tuple:
     from knn import cache
 
     folder = cache.folder()
-    folder.mkdir(parents=True, exist_ok=True)
     out, log = tempfile.mkstemp(prefix="knn-eval-cache-", suffix=".log")
     with os.fdopen(out, "w") as out:
         here = Path(__file__).parent
