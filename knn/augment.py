@@ -183,14 +183,21 @@ def augmented(images: np.ndarray, seed: int = 0, batch: int = 2000) -> np.ndarra
 
 @functools.cache
 def _augment_fn():
-    """:func:`augment` as one TensorFlow graph, traced when first needed."""
-    return tf.function(augment, reduce_retracing=True)
+    """:func:`augment` as one TensorFlow graph for every batch size, traced when first needed.
+
+    One graph, not one per batch shape: a graph traced for a fixed batch size
+    is optimised differently from one for any size, and its pictures can
+    differ by a grey level, so the copies would depend on which batches the
+    process happened to see first.
+    """
+    spec = (tf.TensorSpec((None, SIDE, SIDE, 1), tf.float32), tf.TensorSpec((2,), tf.int64))
+    return tf.function(augment, input_signature=spec)
 
 # Which styled copies join the index, as measured over the full MNIST test set and all 7,494 pen digits
 # (docs/results.md, "Styled copies"): flagged 1s only after augmentation, because plain flagged 1s are
 # the nearest look-alikes of MNIST's own 7s and pulled ten of them to 1; 7s and 9s both plain and augmented.
 PLAIN_COPIES = (7, 9)
-COPIES_RECIPE = "v1"  # bump when style_copies changes: cached copies and their features are rebuilt
+COPIES_RECIPE = "v2"  # bump when style_copies changes: cached copies and their features are rebuilt
 
 
 def style_copies(images: np.ndarray, labels: np.ndarray, seed: int = 0):

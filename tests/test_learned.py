@@ -102,6 +102,18 @@ def test_style_copies_add_strokes_to_ones_sevens_and_nines(mnist):
     assert augment.style_copies(x[ones], y[ones])[0].shape == (1, 28, 28)  # one digit alone works too
 
 
+def test_augmented_pictures_do_not_depend_on_what_the_process_augmented_before(mnist):
+    """The styled copies are cached by their recipe, so the same digits must give the same pictures in any process,
+    whatever batch sizes it augmented earlier (a graph traced for one batch size rounded a few pixels otherwise)."""
+    x = mnist.test_images[:4000]
+    augment._augment_fn.cache_clear()
+    first = augment.augmented(x, 5, batch=1000)
+    augment._augment_fn.cache_clear()
+    augment.augmented(x[:7], 3)
+    augment.augmented(x[:3], 3)
+    assert np.array_equal(augment.augmented(x, 5, batch=1000), first)
+
+
 def test_learned_index_holds_copies_that_name_and_show_themselves(mnist, tmp_path, monkeypatch):
     from knn.references import build
 
