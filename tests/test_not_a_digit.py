@@ -17,8 +17,8 @@ def refs(mnist):
     return build(mnist, pen="default")  # the shipped references
 
 
-# An H is one stroke from an open 4. Its digit-likeness sits at the 1% line (measured 1.3% at 10 px, 0.8% at
-# 18, 2.0% at 30), so it may not be flagged; it must then get an empty 95% set: no digit fits it.
+# An H is one stroke from an open 4. Its digit-likeness sits near the 1% line (measured 2.5% at 10 px, 1.3% at
+# 18, 1.8% at 30), so it may not be flagged; it must then get an empty 95% set: no digit fits it.
 NEAR_DIGITS = {"letter H"}
 
 
@@ -69,4 +69,4 @@ def test_evaluate_omniglot_counts_non_digits_per_alphabet(capsys):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["n"] == 2720 and set(out["by_alphabet"]) == {"Balinese", "Early_Aramaic", "Greek", "Korean", "Latin"}
-    assert out["lookalike"] == "Latin" and 0.6 <= out["flagged"] <= 1  # measured 68.5%
+    assert out["lookalike"] == "Latin" and 0.6 <= out["flagged"] <= 1  # measured 68.0%
